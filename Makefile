@@ -1,0 +1,43 @@
+# multilane — the commands a developer and CI run. `make setup` then `make test`.
+PY ?= python3
+VENV := venv
+BIN := $(VENV)/bin
+STACK ?= infra-dev
+
+.PHONY: setup test test-unit test-e2e lint format plan policy bench clean
+
+setup: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-unit: setup
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+test-e2e: setup
+	$(BIN)/python -m pytest -q -m e2e
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+plan: setup
+	$(BIN)/python -m automation plan $(STACK)
+
+policy: setup
+	$(BIN)/python -m policy.audit
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

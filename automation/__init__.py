@@ -1,0 +1,1 @@
+"""The runner: offline plan, and the Automation API commands CI runs."""

@@ -1,0 +1,7 @@
+"""`python -m automation <command>`: see automation/cli.py."""
+
+import sys
+
+from automation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,12 @@
+"""The one exception type that carries a user-facing sentence.
+
+Everything a user can get wrong (stack names, params files, lane names, images,
+CLI arguments) raises ``MultilaneError`` with one sentence that names the file,
+field or value and the fix. Entry points print that sentence and exit non-zero
+without a traceback; nothing is registered because validation happens before
+the first resource is declared.
+"""
+
+
+class MultilaneError(Exception):
+    """A user error: ``str(err)`` is the whole message, fit to print as is."""

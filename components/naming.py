@@ -1,0 +1,212 @@
+"""Every physical AWS name, tag set and length limit multilane uses.
+
+No other module formats an AWS name: they call a function here. Names that
+AWS caps at a length we could exceed (ALB and target group: 32 characters,
+IAM roles: 64) are derived with :func:`fit`, which keeps a readable head and
+appends a hash of the *whole* name, so two long names never truncate into the
+same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+PROJECT = "multilane"
+MANAGED_BY = "multilane"
+DEFAULT_ORG = "organization"
+
+# --- identifiers ---------------------------------------------------------
+
+# Stack names are "{service}-{env}-{lane}" and Pulumi caps stack names at 100
+# characters, so 40 + 16 + 40 + 2 separators = 98 always fits.
+MAX_SERVICE_LEN = 40
+MAX_ENV_LEN = 16
+MAX_LANE_LEN = 40
+DEFAULT_LANE = "default"
+# Words that would make stack names ambiguous ("boot-dev-x" must never be read
+# as service "boot").
+RESERVED_SERVICE_NAMES = frozenset({"infra", "boot", "pipelines"})
+
+LABEL_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+ENV_RE = re.compile(r"^[a-z][a-z0-9]*$")
+
+# --- AWS length limits (documented service quotas, not tunables) ---------
+
+LIMIT_ALB_NAME = 32
+LIMIT_TARGET_GROUP_NAME = 32
+LIMIT_IAM_ROLE_NAME = 64
+LIMIT_ECS_SERVICE_NAME = 255
+LIMIT_TASK_FAMILY = 255
+LIMIT_LOG_GROUP_NAME = 512
+LIMIT_ECR_REPOSITORY_NAME = 256
+LIMIT_CLOUDMAP_SERVICE_NAME = 127
+LIMIT_ALARM_NAME = 255
+LIMIT_CODEBUILD_PROJECT_NAME = 255
+LIMIT_PIPELINE_NAME = 100
+LIMIT_SECURITY_GROUP_NAME = 255
+LIMIT_CLUSTER_NAME = 255
+LIMIT_BUCKET_PREFIX = 37  # bucket names are 63; autonaming appends 26 chars
+LIMIT_STACK_NAME = 100
+
+HASH_LEN = 8
+
+
+def short_hash(*parts: object, length: int = HASH_LEN) -> str:
+    """A stable hex digest of ``parts`` (sha256, never Python's salted hash)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    return digest[:length]
+
+
+def fit(name: str, limit: int, *, salt: tuple[object, ...] = ()) -> str:
+    """Return ``name`` if it fits ``limit`` (and ``salt`` is empty), else a
+    readable head plus ``-`` plus a hash of the whole name and ``salt``.
+
+    Deterministic, always <= limit, never ends in a hyphen, and unique for
+    distinct inputs up to a 32-bit hash collision.
+    """
+    if len(name) <= limit and not salt:
+        return name
+    suffix = short_hash(name, *salt)
+    head = name[: limit - len(suffix) - 1].rstrip("-_/.")
+    return f"{head}-{suffix}" if head else suffix
+
+
+# --- stacks ----------------------------------------------------------------
+
+
+def infra_stack(env: str) -> str:
+    return f"infra-{env}"
+
+
+def boot_stack(service: str, env: str) -> str:
+    return f"boot-{service}-{env}"
+
+
+def lane_stack(service: str, env: str, lane: str) -> str:
+    return f"{service}-{env}-{lane}"
+
+
+def pipelines_stack(env: str) -> str:
+    return f"pipelines-{env}"
+
+
+def stack_ref(stack: str, org: str = DEFAULT_ORG) -> str:
+    """Fully qualified name a StackReference needs: ``{org}/multilane/{stack}``."""
+    return f"{org}/{PROJECT}/{stack}"
+
+
+# --- tags ------------------------------------------------------------------
+
+
+def tags(env: str, layer: str, service: str | None = None, lane: str | None = None) -> dict[str, str]:
+    """The tag set every taggable resource carries (the policy pack checks it)."""
+    out = {"Env": env, "Layer": layer, "ManagedBy": MANAGED_BY}
+    if service:
+        out["Service"] = service
+    if lane:
+        out["Lane"] = lane
+    return out
+
+
+# --- infra -----------------------------------------------------------------
+
+
+def cluster_name(env: str) -> str:
+    return fit(f"{PROJECT}-{env}", LIMIT_CLUSTER_NAME)
+
+
+def vpc_name(env: str) -> str:
+    return f"{PROJECT}-{env}"
+
+
+# --- boot ------------------------------------------------------------------
+
+
+def alb_name(service: str, env: str) -> str:
+    return fit(f"{service}-{env}", LIMIT_ALB_NAME)
+
+
+def target_group_name(service: str, env: str, lane: str, *, port: int, protocol: str, target_type: str) -> str:
+    """Target group name that changes whenever a replace-forcing property does.
+
+    AWS forbids two target groups of one name, so a fixed name would force
+    Pulumi to delete the old group first, which fails while a listener rule
+    still forwards to it. Hashing the replace-forcing inputs into the name
+    gives the replacement a new name: create-before-delete just works.
+    """
+    return fit(
+        f"{service}-{env}-{lane}",
+        LIMIT_TARGET_GROUP_NAME,
+        salt=(port, protocol, target_type),
+    )
+
+
+def log_group_name(service: str, env: str) -> str:
+    return f"/ecs/{env}/{service}"
+
+
+def ecr_repository_name(service: str, env: str) -> str:
+    return f"{env}/{service}"
+
+
+def cloudmap_service_name(service: str) -> str:
+    return service
+
+
+def security_group_name(service: str, env: str, role: str) -> str:
+    return fit(f"{service}-{env}-{role}", LIMIT_SECURITY_GROUP_NAME)
+
+
+# --- lane ------------------------------------------------------------------
+
+
+def ecs_service_name(service: str, lane: str) -> str:
+    # The cluster is per env, so service + lane is unique inside it.
+    return fit(f"{service}-{lane}", LIMIT_ECS_SERVICE_NAME)
+
+
+def task_family(service: str, env: str, lane: str) -> str:
+    return fit(f"{service}-{env}-{lane}", LIMIT_TASK_FAMILY)
+
+
+def lane_role_name(service: str, env: str, lane: str, role: str) -> str:
+    """IAM role of one lane (role: "exec" or "task"); 64-character limit."""
+    return fit(f"{service}-{env}-{lane}-{role}", LIMIT_IAM_ROLE_NAME)
+
+
+def alarm_name(service: str, env: str, lane: str | None, metric: str) -> str:
+    scope = f"{service}-{env}-{lane}" if lane else f"{service}-{env}"
+    return fit(f"{scope}-{metric}", LIMIT_ALARM_NAME)
+
+
+def container_name(service: str) -> str:
+    return service
+
+
+# --- pipelines -------------------------------------------------------------
+
+
+def app_pipeline_name(service: str, env: str) -> str:
+    return fit(f"{service}-{env}", LIMIT_PIPELINE_NAME)
+
+
+def infra_pipeline_name(env: str) -> str:
+    return f"infra-{env}"
+
+
+def boot_pipeline_name(env: str) -> str:
+    return f"boot-{env}"
+
+
+def codebuild_project_name(env: str, purpose: str) -> str:
+    return fit(f"{PROJECT}-{env}-{purpose}", LIMIT_CODEBUILD_PROJECT_NAME)
+
+
+def pipeline_role_name(env: str, layer: str, purpose: str) -> str:
+    return fit(f"{PROJECT}-{env}-{layer}-{purpose}", LIMIT_IAM_ROLE_NAME)
+
+
+def artifact_bucket_prefix(env: str) -> str:
+    # Bucket names are global; autonaming appends a random suffix to this.
+    return fit(f"{PROJECT}-{env}-artifacts-", LIMIT_BUCKET_PREFIX)

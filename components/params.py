@@ -1,0 +1,560 @@
+"""pydantic models for params/*.json and the one loader that reads them.
+
+Params files are plain data checked in to git: the defaults every stack of an
+env or service builds from. JSON keys are camelCase; unknown keys, wrong types
+and values AWS would reject are errors that name the file and the field. The
+models hold plain values only: Pulumi Inputs travel in component Args.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from . import naming, regions
+from .errors import MultilaneError
+
+PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+    )
+
+
+def _cidr(value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR block ({exc})") from None
+
+
+# --- infra-{env}.json --------------------------------------------------------
+
+
+class CreateNetwork(StrictModel):
+    """Create a VPC with public and private subnets, one pair per AZ."""
+
+    mode: Literal["create"]
+    vpc_cidr: str
+    availability_zones: list[str] = Field(min_length=2)
+    public_subnet_cidrs: list[str]
+    private_subnet_cidrs: list[str]
+    # none: no NAT (tasks need VPC endpoints to reach ECR/logs);
+    # single: one NAT gateway (cheap, one AZ's failure cuts egress);
+    # perAz: one NAT gateway per AZ (production).
+    nat_mode: Literal["none", "single", "perAz"] = "single"
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, v: str) -> str:
+        net = _cidr(v)
+        if not 16 <= net.prefixlen <= 28:
+            raise ValueError(f"{v!r} must have a prefix between /16 and /28 (AWS VPC limits)")
+        return v
+
+    @model_validator(mode="after")
+    def _subnets(self) -> CreateNetwork:
+        vpc = _cidr(self.vpc_cidr)
+        n = len(self.availability_zones)
+        if len(set(self.availability_zones)) != n:
+            raise ValueError("availabilityZones lists a zone twice")
+        for key, cidrs in (
+            ("publicSubnetCidrs", self.public_subnet_cidrs),
+            ("privateSubnetCidrs", self.private_subnet_cidrs),
+        ):
+            if len(cidrs) != n:
+                raise ValueError(
+                    f"{key} has {len(cidrs)} entries but availabilityZones has {n}; give one subnet per zone"
+                )
+        seen: list[tuple[str, ipaddress.IPv4Network]] = []
+        for cidr in [*self.public_subnet_cidrs, *self.private_subnet_cidrs]:
+            net = _cidr(cidr)
+            if not net.subnet_of(vpc):
+                raise ValueError(f"subnet {cidr} is not inside vpcCidr {self.vpc_cidr}")
+            if not 16 <= net.prefixlen <= 28:
+                raise ValueError(f"subnet {cidr} must have a prefix between /16 and /28")
+            for other_cidr, other in seen:
+                if net.overlaps(other):
+                    raise ValueError(f"subnets {other_cidr} and {cidr} overlap")
+            seen.append((cidr, net))
+        return self
+
+
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+
+class WrapNetwork(StrictModel):
+    """The article's CreateNetwork=false: export an existing VPC unchanged."""
+
+    mode: Literal["wrap"]
+    vpc_id: str
+    public_subnet_ids: list[str] = Field(default_factory=list)
+    private_subnet_ids: list[str] = Field(min_length=2)
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc_id(cls, v: str) -> str:
+        if not _VPC_ID.match(v):
+            raise ValueError(f"{v!r} is not a VPC id (vpc- and 8 or 17 hex digits)")
+        return v
+
+    @field_validator("public_subnet_ids", "private_subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, v: list[str]) -> list[str]:
+        for sid in v:
+            if not _SUBNET_ID.match(sid):
+                raise ValueError(f"{sid!r} is not a subnet id (subnet- and 8 or 17 hex digits)")
+        if len(set(v)) != len(v):
+            raise ValueError("lists a subnet twice")
+        return v
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> WrapNetwork:
+        both = set(self.public_subnet_ids) & set(self.private_subnet_ids)
+        if both:
+            raise ValueError(f"subnet {sorted(both)[0]} is listed as both public and private")
+        if self.public_subnet_ids and len(self.public_subnet_ids) < 2:
+            raise ValueError("publicSubnetIds needs at least 2 subnets (an ALB spans two AZs) or none")
+        return self
+
+
+class ClusterSettings(StrictModel):
+    # Lane alarms read Container Insights' RunningTaskCount/DesiredTaskCount.
+    container_insights: Literal["enabled", "enhanced"] = "enabled"
+    capacity_providers: list[Literal["FARGATE", "FARGATE_SPOT"]] = Field(
+        default_factory=lambda: ["FARGATE", "FARGATE_SPOT"], min_length=1
+    )
+
+
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class InfraParams(StrictModel):
+    region: str
+    production: bool = False
+    network: Annotated[CreateNetwork | WrapNetwork, Field(discriminator="mode")]
+    namespace_name: str
+    cluster: ClusterSettings = ClusterSettings()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if v not in regions.AZ_LETTERS:
+            raise ValueError(
+                f"region {v!r} is not in components/regions.py (known: {', '.join(sorted(regions.AZ_LETTERS))}); add it there"
+            )
+        return v
+
+    @field_validator("namespace_name")
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        if not _DNS_NAME.match(v):
+            raise ValueError(f"{v!r} is not a lower-case DNS name such as dev.multilane.internal")
+        return v
+
+    @model_validator(mode="after")
+    def _azs(self) -> InfraParams:
+        if isinstance(self.network, CreateNetwork):
+            valid = regions.valid_azs(self.region)
+            for az in self.network.availability_zones:
+                if az not in valid:
+                    raise ValueError(
+                        f"network.availabilityZones: {az!r} is not a zone of {self.region} (zones: {', '.join(valid)})"
+                    )
+            limit = regions.max_azs(self.region)
+            if len(self.network.availability_zones) > limit:
+                raise ValueError(
+                    f"network.availabilityZones: {self.region} offers at most {limit} zones to an account, "
+                    f"params list {len(self.network.availability_zones)}"
+                )
+        return self
+
+
+# --- boot-{env}.json -----------------------------------------------------------
+
+
+class HealthCheck(StrictModel):
+    """Target-group health check. Defaults are tuned for fast cutover: a new
+    task is healthy after 2 x 5 s instead of AWS's 5 x 30 s."""
+
+    interval_seconds: int = Field(default=5, ge=5, le=300)
+    timeout_seconds: int = Field(default=4, ge=2, le=120)
+    healthy_threshold: int = Field(default=2, ge=2, le=10)
+    unhealthy_threshold: int = Field(default=2, ge=2, le=10)
+    matcher: str = "200-399"
+
+    @model_validator(mode="after")
+    def _timeout(self) -> HealthCheck:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"timeoutSeconds ({self.timeout_seconds}) must be less than intervalSeconds ({self.interval_seconds})"
+            )
+        return self
+
+
+_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+class BootParams(StrictModel):
+    alb_scheme: Literal["internet-facing", "internal"] = "internet-facing"
+    http_port: int = Field(default=80, ge=1, le=65535)
+    https_port: int = Field(default=443, ge=1, le=65535)
+    certificate_arn: str | None = None
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    allowed_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1)
+    health_check: HealthCheck = HealthCheck()
+    # Seconds an old task keeps serving in-flight requests after it leaves the
+    # target group; AWS's default is 300.
+    deregistration_delay_seconds: int = Field(default=15, ge=0, le=3600)
+    idle_timeout_seconds: int = Field(default=60, ge=1, le=4000)
+    log_retention_days: Literal[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+    ] = 30
+    # ALB deletion protection; the policy pack requires it where infra params
+    # say production: true.
+    deletion_protection: bool = False
+    ecr_keep_images: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _cert(cls, v: str | None) -> str | None:
+        if v is not None and not _CERT_ARN.match(v):
+            raise ValueError(f"{v!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)")
+        return v
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for c in v:
+            _cidr(c)
+        return v
+
+
+# --- {service}-{env}.json ------------------------------------------------------
+
+# Fargate's valid (cpu -> memory MiB) combinations.
+FARGATE_MEMORY: dict[int, list[int]] = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4097, 1024)),
+    1024: list(range(2048, 8193, 1024)),
+    2048: list(range(4096, 16385, 1024)),
+    4096: list(range(8192, 30721, 1024)),
+    8192: list(range(16384, 61441, 4096)),
+    16384: list(range(32768, 122881, 8192)),
+}
+
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
+)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:\d+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
+
+
+def check_image(value: str) -> str:
+    """An image reference with a registry path and an explicit tag or digest."""
+    if not _IMAGE.match(value):
+        raise ValueError(
+            f"{value!r} is not an image reference with a tag or digest "
+            "(e.g. 123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/user-api:sha-abc123)"
+        )
+    return value
+
+
+class DesiredCount(StrictModel):
+    default: int = Field(default=2, ge=0, le=1000)
+    lane: int = Field(default=1, ge=0, le=1000)
+
+
+class AppSource(StrictModel):
+    """The app repository the service's pipeline builds from."""
+
+    repository: str
+    branch: str = "main"
+    module_path: str = "."
+    dockerfile: str = "Dockerfile"
+
+    @field_validator("repository")
+    @classmethod
+    def _repo(cls, v: str) -> str:
+        if not _REPO.match(v):
+            raise ValueError(f"{v!r} is not an owner/name repository id (e.g. acme/user-api)")
+        return v
+
+
+class AlarmThresholds(StrictModel):
+    """The article's alarm table: target 5xx > 1 %, RunningCount < DesiredCount
+    three periods in a row, HealthyHostCount < 1."""
+
+    target_5xx_percent: float = Field(default=1.0, gt=0, le=100)
+    running_below_desired_periods: int = Field(default=3, ge=1, le=10)
+    healthy_hosts_min: int = Field(default=1, ge=1)
+    period_seconds: Literal[10, 30, 60, 300] = 60
+
+
+class ServiceParams(StrictModel):
+    container_port: int = Field(ge=1, le=65535)
+    cpu: int = 256
+    memory: int = 512
+    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    desired_count: DesiredCount = DesiredCount()
+    health_check_path: str = "/health"
+    health_check_grace_period_seconds: int = Field(default=30, ge=0, le=2147483647)
+    environment: dict[str, str] = Field(default_factory=dict)
+    # Name -> ARN of an SSM parameter or Secrets Manager secret; values are
+    # never written into params or the task definition.
+    secrets: dict[str, str] = Field(default_factory=dict)
+    bootstrap_image: str | None = None
+    app: AppSource
+    alarms: AlarmThresholds = AlarmThresholds()
+    # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
+    # baggage (lane=X) optionally. Each carrier costs listener rules.
+    lane_carriers: list[Literal["tracestate", "baggage"]] = Field(default_factory=lambda: ["tracestate"], min_length=1)
+
+    @field_validator("health_check_path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or len(v) > 1024:
+            raise ValueError(f"{v!r} must be a path starting with / (at most 1024 characters)")
+        return v
+
+    @field_validator("bootstrap_image")
+    @classmethod
+    def _image(cls, v: str | None) -> str | None:
+        return None if v is None else check_image(v)
+
+    @field_validator("environment")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for k in v:
+            if not _ENV_NAME.match(k):
+                raise ValueError(f"{k!r} is not an environment variable name")
+        return v
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, arn in v.items():
+            if not _ENV_NAME.match(k):
+                raise ValueError(f"{k!r} is not an environment variable name")
+            if not _SECRET_ARN.match(arn):
+                raise ValueError(
+                    f"secret {k} must be the ARN of an SSM parameter or Secrets Manager secret, not {arn[:12]!r}..."
+                )
+        return v
+
+    @field_validator("lane_carriers")
+    @classmethod
+    def _carriers(cls, v: list[str]) -> list[str]:
+        if "tracestate" not in v or len(set(v)) != len(v):
+            raise ValueError("must list 'tracestate' once, optionally followed by 'baggage'")
+        return v
+
+    @model_validator(mode="after")
+    def _fargate(self) -> ServiceParams:
+        if self.cpu not in FARGATE_MEMORY:
+            raise ValueError(f"cpu {self.cpu} is not a Fargate size (one of {sorted(FARGATE_MEMORY)})")
+        if self.memory not in FARGATE_MEMORY[self.cpu]:
+            options = FARGATE_MEMORY[self.cpu]
+            raise ValueError(
+                f"memory {self.memory} does not fit cpu {self.cpu} on Fargate (from {options[0]} to {options[-1]} MiB)"
+            )
+        both = set(self.environment) & set(self.secrets)
+        if both:
+            raise ValueError(f"{sorted(both)[0]} is both in environment and secrets")
+        return self
+
+
+# --- pipelines-{env}.json --------------------------------------------------------
+
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+$")
+
+
+class RepoRef(StrictModel):
+    repository: str
+    branch: str = "main"
+
+    @field_validator("repository")
+    @classmethod
+    def _repo(cls, v: str) -> str:
+        return AppSource._repo(v)
+
+
+class PipelinesParams(StrictModel):
+    connection_arn: str
+    infra_repository: RepoRef
+    state_bucket: str
+    state_kms_key_arn: str | None = None
+    pulumi_version: str = "3.272.0"
+    build_image: str = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+    artifact_retention_days: int = Field(default=30, ge=1, le=3650)
+    build_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
+
+    @field_validator("connection_arn")
+    @classmethod
+    def _conn(cls, v: str) -> str:
+        if not _CONNECTION_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not a CodeConnections connection ARN "
+                "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)"
+            )
+        return v
+
+    @field_validator("state_bucket")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        if not _BUCKET.match(v) or ".." in v:
+            raise ValueError(f"{v!r} is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")
+        return v
+
+    @field_validator("state_kms_key_arn")
+    @classmethod
+    def _kms(cls, v: str | None) -> str | None:
+        if v is not None and not _KMS_ARN.match(v):
+            raise ValueError(f"{v!r} is not a KMS key or alias ARN")
+        return v
+
+    @field_validator("pulumi_version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        if not re.match(r"^\d+\.\d+\.\d+$", v):
+            raise ValueError(f"{v!r} is not a pinned version such as 3.272.0")
+        return v
+
+
+# --- loading -------------------------------------------------------------------
+
+M = TypeVar("M", bound=StrictModel)
+
+
+def _loc(loc: tuple[object, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("create", "wrap") and parts and parts[-1] == "network":
+            continue  # the discriminated-union tag pydantic adds to the path
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def describe(err: ValidationError, file: str) -> str:
+    """One sentence for the first error (and a count of the others)."""
+    first = err.errors()[0]
+    field = _loc(first["loc"])
+    kind = first["type"]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        sentence = f"{file}: unknown key {field!r}; remove it or fix its spelling"
+    elif kind == "missing":
+        sentence = f"{file}: required key {field!r} is missing"
+    else:
+        where = f"field {field!r}: " if field else ""
+        sentence = f"{file}: {where}{msg}"
+    more = len(err.errors()) - 1
+    if more:
+        sentence += f" (and {more} more problem{'s' if more > 1 else ''} in that file)"
+    return sentence
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(PARAMS_DIR.parent))
+    except ValueError:
+        return str(path)
+
+
+def load(model: type[M], path: Path) -> M:
+    """Read and validate one params file or raise MultilaneError."""
+    name = rel(path)
+    if not path.is_file():
+        raise MultilaneError(f"{name} is missing; create it (the other files in {rel(path.parent)}/ are examples)")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise MultilaneError(f"{name} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise MultilaneError(f"{name} must hold a JSON object at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise MultilaneError(describe(exc, name)) from None
+
+
+def infra_path(env: str, params_dir: Path = PARAMS_DIR) -> Path:
+    return params_dir / f"infra-{env}.json"
+
+
+def boot_path(env: str, params_dir: Path = PARAMS_DIR) -> Path:
+    return params_dir / f"boot-{env}.json"
+
+
+def service_path(service: str, env: str, params_dir: Path = PARAMS_DIR) -> Path:
+    return params_dir / f"{service}-{env}.json"
+
+
+def pipelines_path(env: str, params_dir: Path = PARAMS_DIR) -> Path:
+    return params_dir / f"pipelines-{env}.json"
+
+
+def load_infra(env: str, params_dir: Path = PARAMS_DIR) -> InfraParams:
+    return load(InfraParams, infra_path(env, params_dir))
+
+
+def load_boot(env: str, params_dir: Path = PARAMS_DIR) -> BootParams:
+    return load(BootParams, boot_path(env, params_dir))
+
+
+def load_service(service: str, env: str, params_dir: Path = PARAMS_DIR) -> ServiceParams:
+    return load(ServiceParams, service_path(service, env, params_dir))
+
+
+def load_pipelines(env: str, params_dir: Path = PARAMS_DIR) -> PipelinesParams:
+    return load(PipelinesParams, pipelines_path(env, params_dir))
+
+
+def envs(params_dir: Path = PARAMS_DIR) -> list[str]:
+    """Environments are the names with an infra-{env}.json."""
+    out = []
+    for p in sorted(params_dir.glob("infra-*.json")):
+        env = p.stem.removeprefix("infra-")
+        if naming.ENV_RE.match(env):
+            out.append(env)
+    return out
+
+
+def services(env: str, params_dir: Path = PARAMS_DIR) -> list[str]:
+    """Services of an env: every {service}-{env}.json that is not a layer file."""
+    out = []
+    for p in sorted(params_dir.glob(f"*-{env}.json")):
+        service = p.stem[: -len(env) - 1]
+        if service in naming.RESERVED_SERVICE_NAMES or not naming.LABEL_RE.match(service):
+            continue
+        out.append(service)
+    return out

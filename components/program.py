@@ -1,0 +1,46 @@
+"""The Pulumi program: stack name -> layer build -> exports.
+
+``__main__.py`` (the CLI's entry) and the offline harness (``automation``)
+both call :func:`run`, so what ``plan`` and the tests see is exactly what
+``pulumi up`` deploys. Layer modules are imported lazily: an infra stack never
+pays for the pipelines layer's imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pulumi
+
+from . import params, stackconfig, stackname
+from .stackconfig import StackConfig
+from .stackname import Target
+
+Builder = Callable[[Target, StackConfig, Path], Mapping[str, pulumi.Input]]
+
+LAYER_MODULES = {
+    "infra": "components.infra",
+    "boot": "components.boot",
+    "lane": "components.lane",
+    "pipelines": "components.pipelines",
+}
+
+
+def builder(layer: str) -> Builder:
+    module = importlib.import_module(LAYER_MODULES[layer])
+    return module.build
+
+
+def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, pulumi.Input]:
+    """Resolve ``stack``, build its layer and export the outputs.
+
+    Raises MultilaneError (before any resource is registered) for bad input.
+    """
+    target = stackname.resolve(stack, params_dir)
+    config = stackconfig.read(stack)
+    outputs = dict(builder(target.layer)(target, config, params_dir))
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

@@ -1,0 +1,34 @@
+"""Shared fixtures: the recording harness and a scratch params/ directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automation.offline import Recording, run_stack
+from components.params import PARAMS_DIR
+
+
+@pytest.fixture
+def run() -> Callable[..., Recording]:
+    """Run one stack of the real program under the recording mocks."""
+    return run_stack
+
+
+@pytest.fixture
+def params_dir(tmp_path: Path) -> Path:
+    """A writable copy of params/ for tests that change or break a file."""
+    dest = tmp_path / "params"
+    shutil.copytree(PARAMS_DIR, dest)
+    return dest
+
+
+def edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
