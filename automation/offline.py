@@ -29,6 +29,7 @@ from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from components import naming, params
+from components.errors import MultilaneError
 from components.stackname import resolve
 
 ACCOUNT = "123456789012"
@@ -333,7 +334,8 @@ def run_stack(
 
     ``config`` keys may omit the ``multilane:`` namespace. ``references`` maps
     full reference names (``organization/multilane/infra-dev``) to outputs.
-    MultilaneError from validation propagates before anything registers.
+    A MultilaneError from validation propagates with ``err.registered`` set
+    to the registrations made before it (tests assert that list is empty).
     """
     from components import program as real_program
 
@@ -346,7 +348,11 @@ def run_stack(
             mocks, project=naming.PROJECT, stack=stack, preview=preview, monitor=monitor, organization="organization"
         )
         pulumi.runtime.set_all_config(config_for(stack, config))
-        run_program(stack, params_dir)
+        try:
+            run_program(stack, params_dir)
+        except MultilaneError as err:
+            err.registered = list(monitor.registrations)  # type: ignore[attr-defined]
+            raise
         _sync_await(wait_for_rpcs())
         root = pulumi.runtime.get_root_resource()
         raw = dict(getattr(root, "outputs", {}) or {})
