@@ -16,6 +16,7 @@ settings in context variables, so runs never leak into each other.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 from collections.abc import Callable, Mapping
@@ -351,6 +352,10 @@ def run_stack(
         try:
             run_program(stack, params_dir)
         except MultilaneError as err:
+            # Let registrations already queued reach the monitor, so the
+            # list really is everything the program registered.
+            with contextlib.suppress(Exception):
+                _sync_await(wait_for_rpcs())
             err.registered = list(monitor.registrations)  # type: ignore[attr-defined]
             raise
         _sync_await(wait_for_rpcs())
