@@ -307,7 +307,7 @@ class AlarmThresholds(StrictModel):
     """The article's alarm table: target 5xx > 1 %, RunningCount < DesiredCount
     three periods in a row, HealthyHostCount < 1."""
 
-    target_5xx_percent: float = Field(default=1.0, gt=0, le=100)
+    target_5xx_percent: float = Field(default=1.0, gt=0, le=100, alias="target5xxPercent")
     running_below_desired_periods: int = Field(default=3, ge=1, le=10)
     healthy_hosts_min: int = Field(default=1, ge=1)
     period_seconds: Literal[10, 30, 60, 300] = 60
@@ -484,10 +484,10 @@ def describe(err: ValidationError, file: str) -> str:
 
 
 def rel(path: Path) -> str:
-    try:
-        return str(path.relative_to(PARAMS_DIR.parent))
-    except ValueError:
-        return str(path)
+    """How messages name a params file or folder: ``params/infra-dev.json``."""
+    if path.suffix:
+        return f"{path.parent.name}/{path.name}"
+    return path.name
 
 
 def load(model: type[M], path: Path) -> M:

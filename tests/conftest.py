@@ -32,3 +32,12 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     data = json.loads(path.read_text())
     change(data)
     path.write_text(json.dumps(data))
+
+
+def write_service(params_dir: Path, service: str, env: str, **overrides: Any) -> Path:
+    """Add a service params file (a copy of user-api-dev.json plus overrides)."""
+    data = json.loads((PARAMS_DIR / "user-api-dev.json").read_text())
+    data.update(overrides)
+    path = params_dir / f"{service}-{env}.json"
+    path.write_text(json.dumps(data))
+    return path
