@@ -142,6 +142,11 @@ def target_group_name(service: str, env: str, lane: str, *, port: int, protocol:
     )
 
 
+def default_target_group_name(service: str, env: str, *, port: int, protocol: str, target_type: str) -> str:
+    """The boot stack's default target group (the lane ``default`` serves it)."""
+    return target_group_name(service, env, DEFAULT_LANE, port=port, protocol=protocol, target_type=target_type)
+
+
 def log_group_name(service: str, env: str) -> str:
     return f"/ecs/{env}/{service}"
 
