@@ -58,6 +58,9 @@ class Registration:
     replace_on_changes: list[str]
     id: str = ""
     state: dict[str, Any] = field(default_factory=dict)
+    # Input property -> URNs it came from (what the engine hands a policy
+    # pack as PolicyResource.property_dependencies).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def is_component(self) -> bool:
@@ -297,6 +300,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 replace_on_changes=list(request.replaceOnChanges),
                 id=registered.id or "",
                 state=_plain(registered.state),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             )
         )
         return response
