@@ -1,0 +1,306 @@
+"""components/routing.py: conditions, priorities and capacity within the ALB budget."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from components import naming, routing
+from components.errors import MultilaneError
+
+SERVICE = "user-api"
+LONGEST_LANE = "f" + "-x" * 19 + "z"  # 40 characters, hyphens everywhere
+assert len(LONGEST_LANE) == naming.MAX_LANE_LEN
+
+
+def random_lanes(n: int, seed: int = 7) -> list[str]:
+    """``n`` distinct valid lane names of every length 2..40 (fixed seed)."""
+    rng = random.Random(seed)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-"
+    out: set[str] = set()
+    while len(out) < n:
+        length = rng.randint(2, naming.MAX_LANE_LEN)
+        body = "".join(rng.choice(alphabet) for _ in range(length - 2))
+        name = rng.choice("abcdefghijklmnopqrstuvwxyz") + body + rng.choice("abcdefghijklmnopqrstuvwxyz0123456789")
+        if name != naming.DEFAULT_LANE:
+            out.add(name)
+    return sorted(out)
+
+
+# --- route header and conditions ------------------------------------------------
+
+
+def test_route_header_is_what_the_readme_tells_testers_to_send() -> None:
+    assert routing.route_header("gray") == "tracestate: ctx=lane:gray"
+    assert routing.route_header("default") == ""
+    assert routing.baggage_header("gray") == "baggage: lane=gray"
+
+
+def test_one_rule_per_carrier_in_canonical_order() -> None:
+    rules = routing.lane_rule_conditions("gray", ["tracestate"])
+    assert rules == [
+        [{"http_header": {"http_header_name": "tracestate", "regex_values": [routing.tracestate_pattern("gray")]}}]
+    ]
+    both = routing.lane_rule_conditions("gray", ["baggage", "tracestate"])
+    assert [r[0]["http_header"]["http_header_name"] for r in both] == ["tracestate", "baggage"]
+
+
+def test_default_lane_needs_no_rule() -> None:
+    assert routing.lane_rule_conditions("default", ["tracestate", "baggage"]) == []
+
+
+@pytest.mark.parametrize(
+    ("carriers", "fragment"),
+    [(["baggage"], "must include 'tracestate'"), (["tracestate", "b3"], "'b3'"), ([], "must include")],
+)
+def test_bad_carriers_are_one_clear_sentence(carriers: list[str], fragment: str) -> None:
+    with pytest.raises(MultilaneError, match=re.escape(fragment)):
+        routing.lane_rule_conditions("gray", carriers)
+
+
+@pytest.mark.parametrize("lane", ["", "Gray", "9lives", "gray-", "g", "a" * 41, "gr_ay"])
+def test_bad_lane_names_are_rejected(lane: str) -> None:
+    with pytest.raises(MultilaneError):
+        routing.lane_rule_conditions(lane, ["tracestate"])
+    with pytest.raises(MultilaneError):
+        routing.allocate_priorities(SERVICE, lane, 1)
+
+
+@pytest.mark.parametrize("lane", ["gray", "ab", LONGEST_LANE, *random_lanes(30, seed=11)])
+def test_every_pattern_fits_the_alb_budget(lane: str) -> None:
+    rules = routing.lane_rule_conditions(lane, ["tracestate", "baggage"])
+    for conditions in rules:
+        evaluations = 0
+        for cond in conditions:
+            header = cond["http_header"]
+            assert len(header["http_header_name"]) <= routing.ALB_MAX_HEADER_NAME_LEN
+            assert not ("values" in header and "regex_values" in header)  # pulumi-aws: they conflict
+            values = header.get("regex_values") or header.get("values")
+            assert 1 <= len(values) <= routing.ALB_MAX_VALUES_PER_CONDITION
+            evaluations += len(values)
+            for v in values:
+                assert len(v) <= routing.ALB_MAX_VALUE_LEN
+                assert v.startswith("^") and v.endswith("$")  # same result for whole-value and search matching
+                assert not re.search(r"\(\?[=!<>]|\\[1-9]|\\k<|\\p\{|[*+?][+]", v)  # no feature ALB rejects
+                assert all(0x20 <= ord(ch) < 0x7F for ch in v)  # visible ASCII and space only
+        assert evaluations <= routing.ALB_MAX_MATCH_EVALUATIONS_PER_RULE
+
+
+def test_longest_lane_pattern_length() -> None:
+    assert len(routing.tracestate_pattern(LONGEST_LANE)) == 75
+    assert len(routing.baggage_pattern(LONGEST_LANE)) == 86
+
+
+@pytest.mark.parametrize(
+    ("value", "hit"),
+    [
+        ("ctx=lane:gray", True),
+        ("a=1,ctx=lane:gray", True),
+        ("a=1 ,\t ctx=lane:gray \t, b=2", True),
+        ("ctx=lane:gray2", False),
+        ("ctx=lane:gray-2", False),
+        ("xctx=lane:gray", False),
+        ("a=1,xctx=lane:gray", False),
+        ("ctx=lane:gray;x", False),  # ';' is part of a tracestate value: lane "gray;x" is not gray
+        ("ctx=lane:grayx,ctx=lane:gra", False),
+    ],
+)
+def test_tracestate_pattern_same_under_fullmatch_and_search(value: str, hit: bool) -> None:
+    pattern = re.compile(routing.tracestate_pattern("gray"))
+    assert bool(pattern.fullmatch(value)) is hit
+    assert bool(pattern.search(value)) is hit
+
+
+@pytest.mark.parametrize(
+    ("value", "hit"),
+    [
+        ("lane=gray", True),
+        ("lane = gray", True),
+        ("userId=alice, lane=gray;ttl=30, x=y", True),
+        ("lane=gray ;prop", True),
+        ("lane=gray2", False),
+        ("plane=gray", False),
+        ("other=lane=gray", False),
+        ("lane=gray-x;p", False),
+    ],
+)
+def test_baggage_pattern(value: str, hit: bool) -> None:
+    pattern = re.compile(routing.baggage_pattern("gray"))
+    assert bool(pattern.fullmatch(value)) is hit
+    assert bool(pattern.search(value)) is hit
+
+
+# --- priorities -------------------------------------------------------------------
+
+
+def test_priority_is_deterministic_and_in_the_band() -> None:
+    first = routing.allocate_priorities(SERVICE, "gray", 1)
+    assert first == routing.allocate_priorities(SERVICE, "gray", 1)  # a redeploy keeps it
+    assert first[0] in routing.band(0)
+    assert routing.allocate_priorities(SERVICE, "blue", 1) != first
+    assert routing.allocate_priorities("order-api", "gray", 1) != first  # the service is part of the hash
+
+
+def test_carrier_rules_get_distinct_priorities_in_their_bands() -> None:
+    ts, bg = routing.allocate_priorities(SERVICE, "gray", 2)
+    assert ts in routing.band(0) and bg in routing.band(1)
+    assert bg - ts == routing.BAND_SIZE
+    # every tracestate rule is evaluated before every baggage rule
+    assert max(routing.band(0)) < min(routing.band(1))
+    assert routing.band(1).stop - 1 <= routing.PRIORITY_MAX and routing.band(0).start > 1
+
+
+def test_collision_moves_along_the_probe_sequence() -> None:
+    home = routing.allocate_priorities(SERVICE, "gray", 1)[0]
+    moved = routing.allocate_priorities(SERVICE, "gray", 1, taken={home: "blue"})
+    assert moved == [home + 1]
+    assert routing.allocate_priorities(SERVICE, "gray", 1, taken={home: "blue", home + 1: ""}) == [home + 2]
+
+
+def test_own_priorities_are_not_collisions() -> None:
+    home = routing.allocate_priorities(SERVICE, "gray", 2)
+    taken = dict.fromkeys(home, "gray")
+    assert routing.allocate_priorities(SERVICE, "gray", 2, taken=taken) == home
+    # a lane pinned one step further earlier finds its own slot again
+    taken = {home[0]: "blue", home[0] + 1: "gray"}
+    assert routing.allocate_priorities(SERVICE, "gray", 1, taken=taken) == [home[0] + 1]
+
+
+def test_a_slot_is_free_only_when_every_carrier_band_is_free() -> None:
+    ts, bg = routing.allocate_priorities(SERVICE, "gray", 2)
+    moved = routing.allocate_priorities(SERVICE, "gray", 2, taken={bg: "blue"})
+    assert moved == [ts + 1, bg + 1]
+
+
+def test_probe_wraps_around_the_band() -> None:
+    lane = next(x for x in random_lanes(20000, seed=3) if routing.home_slot(SERVICE, x) == routing.BAND_SIZE - 1)
+    last = routing.band(0).stop - 1
+    assert routing.allocate_priorities(SERVICE, lane, 1, taken={last: "other"}) == [routing.band(0).start]
+
+
+def test_concurrent_creation_resolved_by_re_reading_taken() -> None:
+    """Two new lanes that hash to one slot: both pick it, AWS accepts one,
+    the runner's retry re-reads the listener and the loser moves on."""
+    lanes = random_lanes(3000, seed=5)
+    by_slot: dict[int, str] = {}
+    pair = None
+    for lane in lanes:
+        slot = routing.home_slot(SERVICE, lane)
+        if slot in by_slot:
+            pair = (by_slot[slot], lane)
+            break
+        by_slot[slot] = lane
+    assert pair is not None, "birthday bound: 3000 lanes in 20000 slots must collide"
+    a, b = pair
+    pa = routing.allocate_priorities(SERVICE, a, 1, taken={})
+    pb = routing.allocate_priorities(SERVICE, b, 1, taken={})
+    assert pa == pb  # both stacks would ask for the same priority at once
+    listener = dict.fromkeys(pa, a)  # a's CreateRule won; b got PriorityInUse
+    retry = routing.allocate_priorities(SERVICE, b, 1, taken=listener)
+    assert retry != pa and not set(retry) & set(listener)
+
+
+def test_pinned_priority_is_used_and_checked() -> None:
+    assert routing.allocate_priorities(SERVICE, "gray", 2, pinned=1234) == [1234, 1234 + routing.BAND_SIZE]
+    assert routing.allocate_priorities(SERVICE, "gray", 1, taken={1234: "gray"}, pinned=1234) == [1234]
+    with pytest.raises(MultilaneError, match=r"multilane:priority 1234 for lane 'gray' .*collides with lane 'blue'"):
+        routing.allocate_priorities(SERVICE, "gray", 1, taken={1234: "blue"}, pinned=1234)
+    with pytest.raises(MultilaneError, match="collides with a rule no lane owns at priority 21234"):
+        routing.allocate_priorities(SERVICE, "gray", 2, taken={21234: ""}, pinned=1234)
+    with pytest.raises(MultilaneError, match=r"outside 1\.\.50000"):
+        routing.allocate_priorities(SERVICE, "gray", 2, pinned=40000)
+    with pytest.raises(MultilaneError, match=r"outside 1\.\.50000"):
+        routing.allocate_priorities(SERVICE, "gray", 1, pinned=0)
+
+
+def test_no_free_slot_is_a_clear_error() -> None:
+    full = {p: "other" for p in routing.band(0)}
+    with pytest.raises(MultilaneError, match="no free listener-rule priority left for lane 'gray'"):
+        routing.allocate_priorities(SERVICE, "gray", 1, taken=full)
+
+
+@pytest.mark.parametrize("count", [0, 3])
+def test_count_is_one_rule_per_carrier(count: int) -> None:
+    with pytest.raises(ValueError, match=r"1\.\.2 rules"):
+        routing.allocate_priorities(SERVICE, "gray", count)
+
+
+# --- 99 lanes of one service -------------------------------------------------------
+
+NINETY_NINE = [LONGEST_LANE, "gray", "gray2", "gray-2", *random_lanes(95, seed=99)]
+
+
+def test_99_lanes_sequential_allocation_unique_priorities() -> None:
+    assert len(set(NINETY_NINE)) == 99
+    for carriers in (["tracestate"], ["tracestate", "baggage"]):
+        count = len(carriers)
+        lanes = NINETY_NINE if count == 1 else NINETY_NINE[: routing.max_lanes(carriers)]
+        taken: dict[int, str] = {}
+        for lane in lanes:
+            routing.check_capacity(set(taken.values()), carriers, lane=lane)
+            got = routing.allocate_priorities(SERVICE, lane, count, taken=taken)
+            assert not set(got) & set(taken)
+            taken.update(dict.fromkeys(got, lane))
+        assert len(taken) == len(lanes) * count <= routing.ALB_RULES_PER_ALB
+        assert all(routing.PRIORITY_MIN <= p <= routing.PRIORITY_MAX for p in taken)
+
+
+def test_99_lanes_have_valid_unique_aws_names() -> None:
+    tg_re = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+    role_re = re.compile(r"^[\w+=,.@-]+$")
+    ecs_re = re.compile(r"^[A-Za-z0-9_-]+$")
+    for service, env in ((SERVICE, "dev"), ("s" + "x" * 39, "e" * 16)):
+        tgs, services, roles, families = set(), set(), set(), set()
+        for lane in NINETY_NINE:
+            tg = naming.target_group_name(service, env, lane, port=8080, protocol="HTTP", target_type="ip")
+            assert len(tg) <= naming.LIMIT_TARGET_GROUP_NAME and tg_re.match(tg), tg
+            assert not tg.lower().startswith("internal-")
+            tgs.add(tg)
+            svc = naming.ecs_service_name(service, lane)
+            assert len(svc) <= naming.LIMIT_ECS_SERVICE_NAME and ecs_re.match(svc)
+            services.add(svc)
+            fam = naming.task_family(service, env, lane)
+            assert len(fam) <= naming.LIMIT_TASK_FAMILY and ecs_re.match(fam)
+            families.add(fam)
+            for role in ("exec", "task"):
+                name = naming.lane_role_name(service, env, lane, role)
+                assert len(name) <= naming.LIMIT_IAM_ROLE_NAME and role_re.match(name)
+                roles.add(name)
+        default_tg = naming.target_group_name(service, env, "default", port=8080, protocol="HTTP", target_type="ip")
+        assert default_tg not in tgs
+        assert len(tgs) == len(services) == len(families) == 99 and len(roles) == 198
+
+
+# --- capacity ----------------------------------------------------------------------
+
+
+def test_documented_capacity() -> None:
+    assert routing.max_lanes(["tracestate"]) == 99  # 100 target groups - the default one
+    assert routing.max_lanes(["tracestate", "baggage"]) == 50  # 100 rules / 2 per lane
+    assert routing.max_lanes(["tracestate", "baggage"], rules_per_alb=300) == 99
+
+
+def test_lane_100_is_refused_with_the_reason() -> None:
+    existing = {"default", *NINETY_NINE}
+    routing.check_capacity(existing, ["tracestate"], lane="gray")  # a redeploy always fits
+    routing.check_capacity(existing, ["tracestate"], lane="default")
+    with pytest.raises(MultilaneError) as err:
+        routing.check_capacity(existing, ["tracestate"], lane="lane-100")
+    msg = str(err.value)
+    assert msg == (
+        "lane 'lane-100' does not fit: the service already has 99 lanes besides default and holds at most 99 "
+        "because an ALB holds 100 target groups (a fixed AWS limit) and one is the default lane's; "
+        "delete a lane you no longer need"
+    )
+    assert "\n" not in msg
+
+
+def test_baggage_capacity_is_50() -> None:
+    fifty = set(NINETY_NINE[:50])
+    routing.check_capacity(set(NINETY_NINE[:49]), ["tracestate", "baggage"], lane="new")
+    with pytest.raises(MultilaneError, match=r"holds at most 50 because carriers tracestate\+baggage cost 2"):
+        routing.check_capacity(fifty, ["tracestate", "baggage"], lane="new")
+    with pytest.raises(MultilaneError, match=r"^another lane does not fit"):
+        routing.check_capacity(fifty, ["tracestate", "baggage"])
