@@ -315,6 +315,31 @@ def _plain(value: Any) -> Any:
     return copy.copy(value)
 
 
+STACKS_DIR = params.PARAMS_DIR.parent / "stacks"
+
+
+def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:
+    """The ``config:`` map of ``stacks/Pulumi.<stack>.yaml``, if the file exists.
+
+    Secure (encrypted) values cannot be read offline; they are left out.
+    """
+    import yaml  # a dependency of the pulumi SDK itself
+
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise MultilaneError(f"stacks/{path.name} is not valid YAML: {exc}") from None
+    raw = data.get("config") if isinstance(data, dict) else None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise MultilaneError(f"stacks/{path.name}: 'config' must be a map of keys to values")
+    return {k: v for k, v in raw.items() if not isinstance(v, dict)}
+
+
 def config_for(stack: str, config: Mapping[str, Any] | None) -> dict[str, str]:
     """Stack config as Pulumi stores it ("multilane:key" -> string)."""
     out: dict[str, str] = {}
@@ -334,10 +359,13 @@ def run_stack(
     resource_hook: ResourceHook | None = None,
     call_hook: CallHook | None = None,
     program: Callable[[str, Path], Any] | None = None,
+    stacks_dir: Path = STACKS_DIR,
 ) -> Recording:
     """Run the real program for ``stack`` under the recording mocks.
 
-    ``config`` keys may omit the ``multilane:`` namespace. ``references`` maps
+    ``config`` keys may omit the ``multilane:`` namespace; they override the
+    stack's ``stacks/Pulumi.<stack>.yaml`` (read when ``stacks_dir`` has one,
+    as ``pulumi up`` would). ``references`` maps
     full reference names (``organization/multilane/infra-dev``) to outputs.
     A MultilaneError from validation propagates with ``err.registered`` set
     to the registrations made before it (tests assert that list is empty).
@@ -348,11 +376,13 @@ def run_stack(
     mocks = RecordingMocks(references or {}, params_dir, resource_hook, call_hook)
     monitor = RecordingMonitor(mocks)
 
+    merged = {**config_for(stack, stack_file_config(stack, stacks_dir)), **config_for(stack, config)}
+
     def _run() -> Recording:
         pulumi.runtime.set_mocks(
             mocks, project=naming.PROJECT, stack=stack, preview=preview, monitor=monitor, organization="organization"
         )
-        pulumi.runtime.set_all_config(config_for(stack, config))
+        pulumi.runtime.set_all_config(merged)
         try:
             run_program(stack, params_dir)
         except MultilaneError as err:

@@ -33,3 +33,28 @@ def test_bad_values(raw: dict, fragment: str) -> None:
     with pytest.raises(MultilaneError) as err:
         parse("user-api-dev-gray", raw)
     assert fragment in str(err.value)
+
+
+def test_stack_files_are_read_like_pulumi_up_reads_them(tmp_path) -> None:
+    from automation.offline import config_for, stack_file_config
+
+    assert stack_file_config("user-api-dev-gray", tmp_path) == {}
+    (tmp_path / "Pulumi.user-api-dev-gray.yaml").write_text(
+        "config:\n  multilane:priority: 4321\n  multilane:secret:\n    secure: AAAA\n"
+    )
+    assert stack_file_config("user-api-dev-gray", tmp_path) == {"multilane:priority": 4321}
+    assert config_for("x", {"multilane:priority": 4321, "imageUri": "a/b:c"}) == {
+        "multilane:priority": "4321",
+        "multilane:imageUri": "a/b:c",
+    }
+    (tmp_path / "Pulumi.user-api-dev-gray.yaml").write_text("config: [1, 2]\n")
+    with pytest.raises(MultilaneError, match="'config' must be a map"):
+        stack_file_config("user-api-dev-gray", tmp_path)
+
+
+def test_shipped_example_stack_file_is_valid() -> None:
+    from automation.offline import STACKS_DIR, stack_file_config
+
+    raw = stack_file_config("user-api-dev-blue", STACKS_DIR)
+    cfg = parse("user-api-dev-blue", {k.split(":", 1)[1]: str(v) for k, v in raw.items()})
+    assert cfg.priority == 30000 and cfg.image_uri and cfg.image_uri.endswith(":sha-0b1ue00")
