@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components import naming, routing
+from components import alb_eval, naming, routing
 from components.errors import MultilaneError
 
 SERVICE = "user-api"
@@ -304,3 +304,166 @@ def test_baggage_capacity_is_50() -> None:
         routing.check_capacity(fifty, ["tracestate", "baggage"], lane="new")
     with pytest.raises(MultilaneError, match=r"^another lane does not fit"):
         routing.check_capacity(fifty, ["tracestate", "baggage"])
+
+
+# --- the W3C routing table, through the ALB evaluator --------------------------------
+#
+# Every case runs under every reading of what AWS leaves undocumented
+# (alb_eval.ALL_SEMANTICS: regex whole-value vs search, regex case, header lines
+# as sent vs joined by a proxy, OWS stripped or not): the routing must not depend
+# on any of them.
+
+TABLE_LANES = ["gray", "gray2", "gray-2", "blue", "gra", LONGEST_LANE]
+
+
+def listener(lanes: list[str], carriers: list[str]) -> list[alb_eval.Rule]:
+    rules: list[alb_eval.Rule] = []
+    taken: dict[int, str] = {}
+    for lane in lanes:
+        conditions = routing.lane_rule_conditions(lane, carriers)
+        prios = routing.allocate_priorities(SERVICE, lane, len(conditions), taken=taken)
+        taken.update(dict.fromkeys(prios, lane))
+        rules += alb_eval.rules_from_conditions(conditions, prios, target=lane)
+    return rules
+
+
+TRACESTATE_ONLY = listener(TABLE_LANES, ["tracestate"])
+WITH_BAGGAGE = listener(TABLE_LANES, ["tracestate", "baggage"])
+VENDORS = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+T = "tracestate"
+
+TRACESTATE_CASES: list[tuple[str, list[tuple[str, str]], str]] = [
+    ("alone", [(T, "ctx=lane:gray")], "gray"),
+    ("last after vendors", [(T, f"{VENDORS},ctx=lane:gray")], "gray"),
+    ("first", [(T, f"ctx=lane:gray,{VENDORS}")], "gray"),
+    ("middle", [(T, "rojo=1,ctx=lane:gray,congo=2")], "gray"),
+    ("spaces around commas", [(T, "rojo=1 , ctx=lane:gray , congo=2")], "gray"),
+    ("tabs around commas", [(T, "rojo=1\t,\tctx=lane:gray\t,\tcongo=2")], "gray"),
+    ("mixed OWS runs", [(T, "rojo=1 \t ,  \t ctx=lane:gray\t \t,congo=2")], "gray"),
+    ("OWS around the whole value", [(T, " \tctx=lane:gray \t")], "gray"),
+    ("empty list members", [(T, "rojo=1,,ctx=lane:gray,")], "gray"),
+    ("leading comma", [(T, ",ctx=lane:gray")], "gray"),
+    ("multi-tenant vendor keys", [(T, "t61rcwkgmze@rojo=1,fw529a3039@dt=2,ctx=lane:blue")], "blue"),
+    (
+        "32 members, lane in the middle",
+        [(T, ",".join([f"v{i}=x" for i in range(16)] + ["ctx=lane:blue"] + [f"w{i}=y" for i in range(15)]))],
+        "blue",
+    ),
+    ("another member's value says lane:gray", [(T, "rojo=lane:gray,ctx=lane:blue")], "blue"),
+    ("longest lane last", [(T, f"{VENDORS}, ctx=lane:{LONGEST_LANE}")], LONGEST_LANE),
+    ("gray2 is not gray", [(T, "ctx=lane:gray2")], "gray2"),
+    ("gray2 last is not gray", [(T, f"{VENDORS},ctx=lane:gray2")], "gray2"),
+    ("gray2 middle is not gray", [(T, "rojo=1, ctx=lane:gray2 ,congo=2")], "gray2"),
+    ("gray-2 is not gray", [(T, "rojo=1,ctx=lane:gray-2")], "gray-2"),
+    ("gra is not gray", [(T, "ctx=lane:gra,rojo=1")], "gra"),
+    ("unknown lane grayish", [(T, "ctx=lane:grayish")], "default"),
+    ("prefix of an unknown lane", [(T, "ctx=lane:gr")], "default"),
+    ("key ending in ctx", [(T, "xctx=lane:gray")], "default"),
+    ("key ending in ctx after vendors", [(T, f"{VENDORS},xctx=lane:gray")], "default"),
+    ("tenant key ending in ctx", [(T, "rojo=1, acme@ctx=lane:gray")], "default"),
+    ("key starting with ctx", [(T, "ctxx=lane:gray")], "default"),
+    ("value prefix differs", [(T, "ctx=xlane:gray")], "default"),
+    ("value with a suffix", [(T, "ctx=lane:gray;v=2")], "default"),
+    ("value with a colon suffix", [(T, "ctx=lane:gray:x")], "default"),
+    ("space inside the member", [(T, "ctx = lane:gray")], "default"),
+    ("member split by space", [(T, "ctx=lane: gray")], "default"),
+    ("header name in capitals", [("TraceState", "ctx=lane:gray")], "gray"),
+    ("lines: lane on the second", [(T, VENDORS), (T, "ctx=lane:gray")], "gray"),
+    ("lines: lane on the first", [(T, "ctx=lane:gray "), (T, "rojo=1")], "gray"),
+    ("lines: trailing comma, OWS", [(T, "rojo=1,"), (T, " ctx=lane:blue,congo=2")], "blue"),
+    ("lines: gray2 then vendors", [(T, "ctx=lane:gray2"), (T, "rojo=1")], "gray2"),
+    ("lines: xctx then vendors", [(T, "xctx=lane:gray"), (T, "rojo=1")], "default"),
+    ("empty header", [(T, "")], "default"),
+    ("whitespace header", [(T, " \t ")], "default"),
+    ("no header", [], "default"),
+    ("only traceparent", [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")], "default"),
+    ("another header name", [("x-tracestate", "ctx=lane:gray")], "default"),
+    ("baggage ignored without the carrier", [("baggage", "lane=gray")], "default"),
+    ("ctx in baggage is not tracestate", [("baggage", "ctx=lane:gray")], "default"),
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"), [c[1:] for c in TRACESTATE_CASES], ids=[c[0] for c in TRACESTATE_CASES]
+)
+def test_tracestate_routing_table(headers: list[tuple[str, str]], expected: str) -> None:
+    for semantics in alb_eval.ALL_SEMANTICS:
+        assert alb_eval.evaluate(TRACESTATE_ONLY, "default", headers, semantics) == expected, semantics
+
+
+UPPER_CASE = [
+    [(T, "CTX=LANE:GRAY")],
+    [(T, "ctx=lane:GRAY")],
+    [(T, f"{VENDORS},Ctx=Lane:Gray")],
+]
+
+
+@pytest.mark.parametrize("headers", UPPER_CASE)
+def test_upper_case_variants_reach_gray_or_default_never_another_lane(headers: list[tuple[str, str]]) -> None:
+    """W3C keys and lane names are lower case; ALB's regex case rule is undocumented."""
+    for semantics in alb_eval.ALL_SEMANTICS:
+        got = alb_eval.evaluate(TRACESTATE_ONLY, "default", headers, semantics)
+        assert got == ("gray" if semantics.regex_ignore_case else "default"), semantics
+
+
+B = "baggage"
+BAGGAGE_CASES: list[tuple[str, list[tuple[str, str]], str]] = [
+    ("baggage alone", [(B, "lane=gray")], "gray"),
+    ("baggage with OWS and properties", [(B, "userId=alice , lane = gray ;ttl=30, x=y")], "gray"),
+    ("baggage gray2", [(B, "a=1,lane=gray2")], "gray2"),
+    ("baggage key ending in lane", [(B, "plane=gray")], "default"),
+    ("baggage lane=gray inside a value", [(B, "other=lane=gray")], "default"),
+    ("baggage on a second line", [(B, "a=1"), (B, "lane=blue;p")], "blue"),
+    ("tracestate wins over baggage", [(B, "lane=blue"), (T, "ctx=lane:gray")], "gray"),
+    ("tracestate still works", [(T, "rojo=1, ctx=lane:gray2")], "gray2"),
+    ("neither", [(B, "lane=nope"), (T, "rojo=1")], "default"),
+]
+
+
+@pytest.mark.parametrize(("headers", "expected"), [c[1:] for c in BAGGAGE_CASES], ids=[c[0] for c in BAGGAGE_CASES])
+def test_baggage_carrier_table(headers: list[tuple[str, str]], expected: str) -> None:
+    for semantics in alb_eval.ALL_SEMANTICS:
+        assert alb_eval.evaluate(WITH_BAGGAGE, "default", headers, semantics) == expected, semantics
+
+
+def reference_lane(lines: list[str], lanes: set[str]) -> str:
+    """The W3C reading, written without regexes: split members, trim OWS, look up ctx."""
+    for line in lines:
+        for member in line.split(","):
+            key, sep, value = member.strip(" \t").partition("=")
+            if sep and key == "ctx" and value.startswith("lane:") and value[5:] in lanes:
+                return value[5:]
+    return "default"
+
+
+def test_random_tracestate_headers_route_like_the_w3c_reading() -> None:
+    rng = random.Random(20240601)
+    lanes = [*random_lanes(40, seed=1), "gray", "gray2", "gray-2"]
+    rules = listener(lanes, ["tracestate"])
+    lane_set = set(lanes)
+    ows = ["", " ", "\t", "  ", " \t "]
+    near = ["x{l}", "{l}x", "{l}-1", "{l}2", "{l}0"]
+    for _ in range(600):
+        members = [
+            f"v{rng.randint(0, 99)}@vendor{rng.randint(0, 9)}=opaque{rng.randint(0, 999)}"
+            for _ in range(rng.randint(0, 6))
+        ]
+        lane = rng.choice(lanes)
+        kind = rng.random()
+        if kind < 0.5:
+            member = f"ctx=lane:{lane}"
+        elif kind < 0.75:
+            member = f"ctx=lane:{rng.choice(near).format(l=lane)}"
+        else:
+            member = f"{rng.choice(['x', 'a@', 'my'])}ctx=lane:{lane}"
+        members.insert(rng.randint(0, len(members)), member)
+        text = "".join(f"{rng.choice(ows)},{rng.choice(ows)}{m}" if i else m for i, m in enumerate(members))
+        # sometimes split the list over several lines at member boundaries
+        cut = rng.randint(1, len(members)) if rng.random() < 0.3 else len(members)
+        parts = text.split(",")
+        lines = [",".join(parts[:cut]), ",".join(parts[cut:])] if cut < len(members) else [text]
+        lines = [x for x in lines if x]
+        headers = [("tracestate", x) for x in lines]
+        expected = reference_lane(lines, lane_set)
+        for semantics in (alb_eval.ALL_SEMANTICS[0], alb_eval.ALL_SEMANTICS[-1]):
+            assert alb_eval.evaluate(rules, "default", headers, semantics) == expected, (lines, semantics)
