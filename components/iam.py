@@ -7,11 +7,794 @@ anyone scope (``ecr:GetAuthorizationToken``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from . import naming
 
 Document = dict[str, Any]
 VERSION = "2012-10-17"
+
+# --- pipeline roles --------------------------------------------------------------
+# (components/pipelines.py attaches them; the rationale is below.)
+
+Policy = dict[str, Any]
+Statement = dict[str, Any]
+
+
+def document(statements: Iterable[Statement]) -> Policy:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def trust(service: str) -> Policy:
+    """Trust policy letting one AWS service principal assume the role."""
+    return document(
+        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    )
+
+
+def _stmt(sid: str, effect: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> Statement:
+    out: Statement = {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)), "Resource": list(resources)}
+    out.update(extra)
+    return out
+
+
+#
+# One CodePipeline role per env, and CodeBuild roles per layer:
+#   infra  deploy role    writes only infra-{env} state, network/cluster/namespace
+#   boot   deploy role    writes only boot-*-{env} state, ALB/listener/TG/SG/logs/ECR/Cloud Map
+#   app    deploy role    ONE PER SERVICE: writes only {service}-{env}-* state and
+#                         that service's lane resources (ECS service + task
+#                         definitions, lane target groups, rules on its own
+#                         listener, its alarms, its lane roles)
+#   app    build role     ONE PER SERVICE: pushes to its own ECR repository and
+#                         writes pipeline artifacts; no state, no deploy rights
+# Per-service app roles are what makes "its own lanes" expressible: a single
+# app role shared by every service's pipeline could only be scoped to "some
+# service's lanes". The build role is separate from the deploy role because the
+# build runs the app repository's Dockerfile in privileged docker: code from the
+# app repo must never hold rights to change infrastructure or state.
+#
+# Every role also gets explicit Deny statements at its layer boundary (the
+# article's `Deny boot-*, infra-environment-*`), so a later, broader Allow
+# (a managed policy someone attaches by hand) cannot cross the boundary.
+
+# State actions that change an object; reads stay allowed where needed (the
+# lane program's StackReferences read boot and infra state).
+STATE_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
+STATE_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+
+# IAM actions that change identities or hand them out.
+IAM_WRITE_ACTIONS = (
+    "iam:Add*",
+    "iam:Attach*",
+    "iam:Create*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:PassRole",
+    "iam:Put*",
+    "iam:Remove*",
+    "iam:Set*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+    "iam:Upload*",
+)
+
+# The shared network: the infra layer's, nobody else's.
+VPC_WRITE_ACTIONS = (
+    "ec2:AllocateAddress",
+    "ec2:AssociateRouteTable",
+    "ec2:AttachInternetGateway",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRoute",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+    "ec2:CreateVpcEndpoint",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteNatGateway",
+    "ec2:DeleteRoute",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteVpc",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:DetachInternetGateway",
+    "ec2:DisassociateRouteTable",
+    "ec2:ModifySubnetAttribute",
+    "ec2:ModifyVpcAttribute",
+    "ec2:ReleaseAddress",
+    "ec2:ReplaceRoute",
+    "ec2:ReplaceRouteTableAssociation",
+)
+
+# Security groups belong to boot (ALB and service groups).
+SECURITY_GROUP_WRITE_ACTIONS = (
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateSecurityGroup",
+    "ec2:DeleteSecurityGroup",
+    "ec2:ModifySecurityGroupRules",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+)
+
+# Load balancers and listeners belong to boot.
+LB_WRITE_ACTIONS = (
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:CreateLoadBalancer",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:ModifyListenerAttributes",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:SetIpAddressType",
+    "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:SetSubnets",
+)
+
+# Listener rules belong to lanes.
+RULE_WRITE_ACTIONS = (
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:SetRulePriorities",
+)
+
+TARGET_GROUP_WRITE_ACTIONS = (
+    "elasticloadbalancing:CreateTargetGroup",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+)
+
+# ECS services and task definitions belong to lanes; clusters to infra.
+ECS_LANE_WRITE_ACTIONS = (
+    "ecs:CreateService",
+    "ecs:DeleteService",
+    "ecs:DeregisterTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:UpdateService",
+)
+ECS_CLUSTER_WRITE_ACTIONS = (
+    "ecs:CreateCluster",
+    "ecs:DeleteCluster",
+    "ecs:PutClusterCapacityProviders",
+    "ecs:UpdateCluster",
+    "ecs:UpdateClusterSettings",
+)
+
+# Read-only EC2 lookups the provider makes; none has a resource type.
+EC2_DESCRIBE_ACTIONS = (
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeTags",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+)
+
+# Cloud Map's tagging actions take "*" only.
+SERVICEDISCOVERY_TAG_ACTIONS = (
+    "servicediscovery:ListTagsForResource",
+    "servicediscovery:TagResource",
+    "servicediscovery:UntagResource",
+)
+
+ALARM_WRITE_ACTIONS = (
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+)
+
+# Resources these tags mark are another layer's; the deny below protects them
+# where name prefixes cannot (a lane's target group name shares its head with
+# the boot stack's default target group).
+FOREIGN_LAYER_TAGS = {
+    "infra": ["boot", "lane", "pipelines"],
+    "boot": ["infra", "lane", "pipelines"],
+    "app": ["infra", "boot", "pipelines"],
+}
+
+ECS_TASK_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a pipeline role works: one env in one account and region."""
+
+    account: str
+    region: str
+    env: str
+    state_bucket: str
+    artifact_bucket: str
+    connection_arn: str
+    state_kms_key_arn: str | None = None
+    partition: str = "aws"
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+
+    def s3(self, bucket: str, key: str | None = None) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+
+    def state(self, stack_glob: str) -> list[str]:
+        """ARNs of every backend object of the stacks matching ``stack_glob``."""
+        return [self.s3(self.state_bucket, key) for key in naming.state_object_keys(stack_glob)]
+
+    @property
+    def meta(self) -> str:
+        return self.s3(self.state_bucket, f"{naming.STATE_ROOT}/meta.yaml")
+
+
+def _log_statement(scope: Scope, project: str) -> Statement:
+    group = naming.codebuild_log_group_name(project)
+    return _stmt(
+        "WriteOwnBuildLogs",
+        "Allow",
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        [scope.arn("logs", f"log-group:{group}:*")],
+    )
+
+
+def _artifact_read(scope: Scope) -> Statement:
+    return _stmt(
+        "ReadPipelineArtifacts",
+        "Allow",
+        ["s3:GetObject", "s3:GetObjectVersion"],
+        [scope.s3(scope.artifact_bucket, "*")],
+    )
+
+
+def _state_access(scope: Scope, own: str, reads: Sequence[str]) -> list[Statement]:
+    """Read the backend's meta file, the lower layers' state and its own; write its own."""
+    read_resources = [scope.meta, *scope.state(own)]
+    for glob in reads:
+        read_resources += scope.state(glob)
+    out = [
+        _stmt(
+            "ListStateBucket",
+            "Allow",
+            ["s3:ListBucket", "s3:GetBucketLocation"],
+            [scope.s3(scope.state_bucket)],
+        ),
+        _stmt("ReadState", "Allow", STATE_READ_ACTIONS, read_resources),
+        _stmt("WriteOwnState", "Allow", STATE_WRITE_ACTIONS, scope.state(own)),
+    ]
+    if scope.state_kms_key_arn:
+        out.append(_kms(scope))
+    return out
+
+
+def _kms(scope: Scope) -> Statement:
+    """The state/secrets key: encrypt and decrypt stack secrets."""
+    assert scope.state_kms_key_arn is not None
+    actions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    arn = scope.state_kms_key_arn
+    if ":alias/" in arn:
+        # IAM cannot name a key by alias ARN; match the key through its alias.
+        # (arn:aws:kms:<region>:<account>:alias/<name> -> alias/<name>)
+        # kms:ResourceAliases works for Decrypt too, where kms:RequestAlias
+        # would not (a ciphertext names no alias). parliament's bundled
+        # database predates this key and reports UNKNOWN_CONDITION_FOR_ACTION.
+        return _stmt(
+            "UseStateKey",
+            "Allow",
+            actions,
+            [scope.arn("kms", "key/*")],
+            Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": arn.split(":", 5)[5]}},
+        )
+    return _stmt("UseStateKey", "Allow", actions, [arn])
+
+
+def _deny_state_outside(scope: Scope, own: str) -> Statement:
+    """Deny writing any object of the state bucket except this layer's own state."""
+    return {
+        "Sid": "DenyStateWritesOutsideOwnLayer",
+        "Effect": "Deny",
+        "Action": list(STATE_WRITE_ACTIONS),
+        "NotResource": [*scope.state(own), scope.s3(scope.artifact_bucket, "*")],
+    }
+
+
+def _deny_layers_state(scope: Scope, layers: Sequence[str]) -> Statement:
+    """The article's explicit Deny on other layers' stacks, in any env."""
+    resources: list[str] = []
+    for layer in layers:
+        resources += scope.state(f"{layer}-*")
+    resources.append(scope.meta)
+    return _stmt("DenyOtherLayersState", "Deny", STATE_WRITE_ACTIONS, resources)
+
+
+def _deny_foreign_tagged(layer: str, actions: Sequence[str]) -> Statement:
+    return _stmt(
+        "DenyChangingOtherLayersTaggedResources",
+        "Deny",
+        actions,
+        ["*"],
+        Condition={"StringEquals": {"aws:ResourceTag/Layer": FOREIGN_LAYER_TAGS[layer]}},
+    )
+
+
+def _deny_iam(scope: Scope, except_resources: Sequence[str]) -> Statement:
+    stmt: Statement = {"Sid": "DenyIamOutsideOwnRoles", "Effect": "Deny", "Action": list(IAM_WRITE_ACTIONS)}
+    if except_resources:
+        stmt["NotResource"] = list(except_resources)
+    else:
+        stmt["Resource"] = ["*"]
+    return stmt
+
+
+def _service_linked_roles(scope: Scope, services: Sequence[str]) -> tuple[Statement, str]:
+    """AWS creates a service-linked role the first time an account uses ELB or
+    ECS; the deploy role may create exactly those, nothing else in IAM."""
+    resource = scope.arn("iam", "role/aws-service-role/*", region=False)
+    return (
+        _stmt(
+            "CreateServiceLinkedRoles",
+            "Allow",
+            ["iam:CreateServiceLinkedRole"],
+            [resource],
+            Condition={"StringEquals": {"iam:AWSServiceName": list(services)}},
+        ),
+        resource,
+    )
+
+
+def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
+    """The CodePipeline service role: artifacts, the source connection, its builds."""
+    conn = scope.connection_arn
+    # The CodeStar and CodeConnections prefixes name the same connection;
+    # CodePipeline calls UseConnection under either, so grant both forms.
+    conn_ids = conn.split(":", 5)[5]
+    connections = sorted(
+        {
+            f"arn:{scope.partition}:codestar-connections:{scope.region}:{scope.account}:{conn_ids}",
+            f"arn:{scope.partition}:codeconnections:{scope.region}:{scope.account}:{conn_ids}",
+        }
+    )
+    return document(
+        [
+            _stmt(
+                "ArtifactObjects",
+                "Allow",
+                ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                [scope.s3(scope.artifact_bucket, "*")],
+            ),
+            _stmt(
+                "ArtifactBucket",
+                "Allow",
+                ["s3:GetBucketVersioning", "s3:GetBucketLocation", "s3:ListBucket"],
+                [scope.s3(scope.artifact_bucket)],
+            ),
+            _stmt(
+                "UseSourceConnection",
+                "Allow",
+                ["codestar-connections:UseConnection", "codeconnections:UseConnection"],
+                connections,
+            ),
+            _stmt(
+                "RunOwnBuilds",
+                "Allow",
+                ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"],
+                [scope.arn("codebuild", f"project/{p}") for p in sorted(projects)],
+            ),
+            # CodePipeline never needs the state bucket: only builds touch it.
+            _stmt(
+                "DenyStateBucket",
+                "Deny",
+                ["s3:*"],
+                [scope.s3(scope.state_bucket), scope.s3(scope.state_bucket, "*")],
+            ),
+        ]
+    )
+
+
+def infra_deploy_policy(scope: Scope, project: str) -> Policy:
+    """``infra-{env}``: the VPC, the ECS cluster and the Cloud Map namespace."""
+    own = naming.infra_stack(scope.env)
+    slr, slr_resource = _service_linked_roles(scope, ["ecs.amazonaws.com"])
+    cluster = scope.arn("ecs", f"cluster/{naming.cluster_name(scope.env)}")
+    return document(
+        [
+            _log_statement(scope, project),
+            _artifact_read(scope),
+            *_state_access(scope, own, reads=[]),
+            _stmt(
+                "ManageNetwork",
+                "Allow",
+                [*VPC_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeVpcAttribute"],
+                [scope.arn("ec2", "*")],
+            ),
+            _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
+            _stmt(
+                "ManageCluster",
+                "Allow",
+                [
+                    *ECS_CLUSTER_WRITE_ACTIONS,
+                    "ecs:DescribeClusters",
+                    "ecs:TagResource",
+                    "ecs:UntagResource",
+                    "ecs:ListTagsForResource",
+                ],
+                [cluster],
+            ),
+            _stmt(
+                "ManageNamespace",
+                "Allow",
+                [
+                    "servicediscovery:DeleteNamespace",
+                    "servicediscovery:GetNamespace",
+                    "servicediscovery:UpdatePrivateDnsNamespace",
+                ],
+                [scope.arn("servicediscovery", "namespace/*")],
+            ),
+            # No resource type exists for these in the service authorization
+            # reference (parliament's database): "*" is the only form.
+            _stmt(
+                "CreateNamespace",
+                "Allow",
+                [
+                    "servicediscovery:CreatePrivateDnsNamespace",
+                    "servicediscovery:GetOperation",
+                    "servicediscovery:ListNamespaces",
+                    *SERVICEDISCOVERY_TAG_ACTIONS,
+                ],
+                ["*"],
+            ),
+            # Cloud Map creates the namespace's private hosted zone with the
+            # caller's own Route 53 rights.
+            _stmt(
+                "NamespaceHostedZone",
+                "Allow",
+                [
+                    "route53:AssociateVPCWithHostedZone",
+                    "route53:DeleteHostedZone",
+                    "route53:GetHostedZone",
+                ],
+                [f"arn:{scope.partition}:route53:::hostedzone/*"],
+            ),
+            _stmt("HostedZoneChanges", "Allow", ["route53:GetChange"], [f"arn:{scope.partition}:route53:::change/*"]),
+            _stmt(
+                "CreateHostedZone",
+                "Allow",
+                ["route53:CreateHostedZone", "route53:ListHostedZonesByName"],
+                ["*"],
+            ),
+            slr,
+            _deny_state_outside(scope, own),
+            _deny_layers_state(scope, ["boot", "pipelines"]),
+            _stmt(
+                "DenyUpperLayerResources",
+                "Deny",
+                [*LB_WRITE_ACTIONS, *RULE_WRITE_ACTIONS, *TARGET_GROUP_WRITE_ACTIONS, *ECS_LANE_WRITE_ACTIONS],
+                ["*"],
+            ),
+            _deny_foreign_tagged("infra", ["ec2:Delete*", "ec2:Modify*", "ecs:Delete*", "ecs:Update*"]),
+            _deny_iam(scope, [slr_resource]),
+        ]
+    )
+
+
+def boot_deploy_policy(scope: Scope, project: str) -> Policy:
+    """``boot-{service}-{env}`` for any service of the env (the boot pipeline's
+    SERVICE variable picks it at run time)."""
+    env = scope.env
+    own = naming.boot_stack_glob(env)
+    slr, slr_resource = _service_linked_roles(scope, ["elasticloadbalancing.amazonaws.com"])
+    return document(
+        [
+            _log_statement(scope, project),
+            _artifact_read(scope),
+            *_state_access(scope, own, reads=[naming.infra_stack(env)]),
+            _stmt(
+                "ManageLoadBalancers",
+                "Allow",
+                [
+                    *LB_WRITE_ACTIONS,
+                    *TARGET_GROUP_WRITE_ACTIONS,
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:RemoveTags",
+                ],
+                [
+                    scope.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
+                    scope.arn("elasticloadbalancing", "listener/app/*/*/*"),
+                    scope.arn("elasticloadbalancing", "targetgroup/*/*"),
+                ],
+            ),
+            _stmt("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+            _stmt(
+                "ManageSecurityGroups",
+                "Allow",
+                [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
+                [
+                    scope.arn("ec2", "security-group/*"),
+                    scope.arn("ec2", "security-group-rule/*"),
+                    scope.arn("ec2", "vpc/*"),
+                ],
+            ),
+            _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
+            _stmt(
+                "ManageServiceLogGroups",
+                "Allow",
+                [
+                    "logs:CreateLogGroup",
+                    "logs:DeleteLogGroup",
+                    "logs:DeleteRetentionPolicy",
+                    "logs:ListTagsForResource",
+                    "logs:PutRetentionPolicy",
+                    "logs:TagResource",
+                    "logs:UntagResource",
+                ],
+                [scope.arn("logs", f"log-group:/ecs/{env}/*")],
+            ),
+            _stmt("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
+            _stmt(
+                "ManageRepositories",
+                "Allow",
+                [
+                    "ecr:CreateRepository",
+                    "ecr:DeleteLifecyclePolicy",
+                    "ecr:DeleteRepository",
+                    "ecr:DescribeRepositories",
+                    "ecr:GetLifecyclePolicy",
+                    "ecr:ListTagsForResource",
+                    "ecr:PutImageScanningConfiguration",
+                    "ecr:PutImageTagMutability",
+                    "ecr:PutLifecyclePolicy",
+                    "ecr:TagResource",
+                    "ecr:UntagResource",
+                ],
+                [scope.arn("ecr", f"repository/{naming.ecr_repository_name('*', env)}")],
+            ),
+            _stmt(
+                "ManageDiscoveryServices",
+                "Allow",
+                [
+                    "servicediscovery:CreateService",
+                    "servicediscovery:DeleteService",
+                    "servicediscovery:GetNamespace",
+                    "servicediscovery:GetService",
+                    "servicediscovery:UpdateService",
+                ],
+                [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
+            ),
+            _stmt("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
+            _stmt(
+                "ManageServiceAlarms",
+                "Allow",
+                [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
+                [scope.arn("cloudwatch", f"alarm:*-{env}-*")],
+            ),
+            _stmt("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+            slr,
+            _deny_state_outside(scope, own),
+            _deny_layers_state(scope, ["infra", "pipelines"]),
+            _stmt(
+                "DenyNetworkAndLaneResources",
+                "Deny",
+                [*VPC_WRITE_ACTIONS, *RULE_WRITE_ACTIONS, *ECS_LANE_WRITE_ACTIONS, *ECS_CLUSTER_WRITE_ACTIONS],
+                ["*"],
+            ),
+            _deny_foreign_tagged(
+                "boot",
+                [
+                    *TARGET_GROUP_WRITE_ACTIONS,
+                    *ALARM_WRITE_ACTIONS,
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:RemoveTags",
+                ],
+            ),
+            _deny_iam(scope, [slr_resource]),
+        ]
+    )
+
+
+def lane_role_arns(scope: Scope, service: str) -> str:
+    """Every lane role of ``service`` (scoped by path: names are hash-fitted)."""
+    return scope.arn("iam", f"role{naming.lane_role_path(service, scope.env)}*", region=False)
+
+
+def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
+    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only."""
+    env = scope.env
+    own = naming.lane_stack_glob(service, env)
+    alb = naming.alb_name(service, env)
+    cluster = naming.cluster_name(env)
+    lane_roles = lane_role_arns(scope, service)
+    tg_prefix = naming.lane_target_group_prefix(service, env)
+    return document(
+        [
+            _log_statement(scope, project),
+            _artifact_read(scope),
+            *_state_access(scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)]),
+            _stmt(
+                "ManageLaneServices",
+                "Allow",
+                [
+                    "ecs:CreateService",
+                    "ecs:DeleteService",
+                    "ecs:DescribeServices",
+                    "ecs:TagResource",
+                    "ecs:UntagResource",
+                    "ecs:UpdateService",
+                ],
+                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, '')}*")],
+            ),
+            _stmt(
+                "RegisterLaneTaskDefinitions",
+                "Allow",
+                ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+                [scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")],
+            ),
+            # No resource-level permissions exist for these (parliament's
+            # IAM database lists no resource type for them).
+            _stmt(
+                "TaskDefinitionLookups",
+                "Allow",
+                ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
+                ["*"],
+            ),
+            _stmt(
+                "ManageLaneTargetGroups",
+                "Allow",
+                [*TARGET_GROUP_WRITE_ACTIONS, "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+                [scope.arn("elasticloadbalancing", f"targetgroup/{tg_prefix}*/*")],
+            ),
+            _stmt(
+                "AddRulesToOwnListener",
+                "Allow",
+                ["elasticloadbalancing:CreateRule"],
+                [scope.arn("elasticloadbalancing", f"listener/app/{alb}/*/*")],
+            ),
+            _stmt(
+                "ManageRulesOnOwnListener",
+                "Allow",
+                [
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:DeleteRule",
+                    "elasticloadbalancing:ModifyRule",
+                    "elasticloadbalancing:RemoveTags",
+                    "elasticloadbalancing:SetRulePriorities",
+                ],
+                [scope.arn("elasticloadbalancing", f"listener-rule/app/{alb}/*/*/*")],
+            ),
+            _stmt("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+            _stmt(
+                "ManageLaneAlarms",
+                "Allow",
+                [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
+                [scope.arn("cloudwatch", f"alarm:{service}-{env}-*")],
+            ),
+            _stmt("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+            _stmt(
+                "ManageLaneRoles",
+                "Allow",
+                [
+                    "iam:CreateRole",
+                    "iam:DeleteRole",
+                    "iam:DeleteRolePolicy",
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListInstanceProfilesForRole",
+                    "iam:ListRolePolicies",
+                    "iam:PutRolePolicy",
+                    "iam:TagRole",
+                    "iam:UntagRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:UpdateRole",
+                ],
+                [lane_roles],
+            ),
+            # Managed policies: only the ECS execution policy may be attached.
+            _stmt(
+                "AttachExecutionPolicyToLaneRoles",
+                "Allow",
+                ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                [lane_roles],
+                Condition={"ArnEquals": {"iam:PolicyARN": [ECS_TASK_EXECUTION_POLICY]}},
+            ),
+            _stmt(
+                "PassLaneRolesToEcsTasks",
+                "Allow",
+                ["iam:PassRole"],
+                [lane_roles],
+                Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            ),
+            _stmt(
+                "ReadOwnImages",
+                "Allow",
+                ["ecr:BatchGetImage", "ecr:DescribeImages"],
+                [scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, env)}")],
+            ),
+            _stmt(
+                "ReadDiscoveryService",
+                "Allow",
+                ["servicediscovery:GetService"],
+                [scope.arn("servicediscovery", "service/*")],
+            ),
+            _deny_state_outside(scope, own),
+            _deny_layers_state(scope, ["boot", "infra", "pipelines"]),
+            _stmt(
+                "DenySharedNetworkAndLoadBalancers",
+                "Deny",
+                [*LB_WRITE_ACTIONS, *VPC_WRITE_ACTIONS, *SECURITY_GROUP_WRITE_ACTIONS, *ECS_CLUSTER_WRITE_ACTIONS],
+                ["*"],
+            ),
+            _deny_foreign_tagged(
+                "app",
+                [
+                    *TARGET_GROUP_WRITE_ACTIONS,
+                    *RULE_WRITE_ACTIONS,
+                    *ALARM_WRITE_ACTIONS,
+                    "ecs:DeleteService",
+                    "ecs:UpdateService",
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:RemoveTags",
+                ],
+            ),
+            _deny_iam(scope, [lane_roles]),
+        ]
+    )
+
+
+def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
+    """The docker build of ONE service: push its image, write the artifact."""
+    repo = scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, scope.env)}")
+    return document(
+        [
+            _log_statement(scope, project),
+            _stmt(
+                "ReadWritePipelineArtifacts",
+                "Allow",
+                ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                [scope.s3(scope.artifact_bucket, "*")],
+            ),
+            # GetAuthorizationToken has no resource type: it only proves identity;
+            # the push rights are on the repository below.
+            _stmt("EcrLogin", "Allow", ["ecr:GetAuthorizationToken"], ["*"]),
+            _stmt(
+                "PushOwnImage",
+                "Allow",
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:UploadLayerPart",
+                ],
+                [repo],
+            ),
+            # The build runs the app repository's Dockerfile: it never touches
+            # state, whatever else gets attached to this role later.
+            _stmt(
+                "DenyStateBucket",
+                "Deny",
+                ["s3:*"],
+                [scope.s3(scope.state_bucket), scope.s3(scope.state_bucket, "*")],
+            ),
+            _deny_iam(scope, []),
+        ]
+    )
+
 
 # --- lane task roles -------------------------------------------------------------
 

@@ -215,3 +215,69 @@ def pipeline_role_name(env: str, layer: str, purpose: str) -> str:
 def artifact_bucket_prefix(env: str) -> str:
     # Bucket names are global; autonaming appends a random suffix to this.
     return fit(f"{PROJECT}-{env}-artifacts-", LIMIT_BUCKET_PREFIX)
+
+
+def app_codebuild_project_name(service: str, env: str, purpose: str) -> str:
+    """Per-service CodeBuild project (purpose: "build" or "deploy").
+
+    A CodeBuild project has exactly one service role, so per-service IAM
+    scoping needs per-service projects.
+    """
+    return codebuild_project_name(env, f"{service}-{purpose}")
+
+
+def codebuild_log_group_name(project: str) -> str:
+    # CodeBuild's own default group name, so the console's links keep working.
+    return f"/aws/codebuild/{project}"
+
+
+def lane_role_path(service: str, env: str) -> str:
+    """IAM path of every lane role of ``service`` in ``env``.
+
+    Lane role *names* are hash-fitted to 64 characters, so no name prefix is
+    guaranteed; a path is. The app pipeline's role may pass and manage only
+    roles under this path (``arn:aws:iam::<account>:role/multilane/<env>/<service>/*``).
+    """
+    return f"/{PROJECT}/{env}/{service}/"
+
+
+def lane_target_group_prefix(service: str, env: str) -> str:
+    """The head every lane target group name of ``service`` in ``env`` starts with.
+
+    :func:`target_group_name` always hashes (salted), keeping at most
+    ``32 - 9`` characters of ``{service}-{env}-{lane}``; this is the part of
+    that head every lane shares. Long service names share it with other
+    services that start the same way: see the README's pipelines section.
+    """
+    keep = LIMIT_TARGET_GROUP_NAME - HASH_LEN - 1
+    head = f"{service}-{env}-"
+    return head if len(head) <= keep else head[:keep].rstrip("-_/.")
+
+
+# Pulumi's self-managed (DIY) backend layout, project mode (meta.yaml v1):
+#   .pulumi/stacks/<project>/<stack>.json[.bak|.gz]   state checkpoint
+#   .pulumi/history/<project>/<stack>/...             update history
+#   .pulumi/backups/<project>/<stack>/...             checkpoint backups
+#   .pulumi/locks/organization/<project>/<stack>/<id>.json   update locks
+# (pkg/backend/diy: StackBasePath/HistoryDir/BackupDir use the project name;
+# lockPath uses the fully qualified "organization/<project>/<stack>".)
+STATE_ROOT = ".pulumi"
+
+
+def state_object_keys(stack_glob: str) -> list[str]:
+    """S3 key patterns (IAM wildcards) of every object the backend writes for
+    the stacks matching ``stack_glob`` (e.g. ``user-api-dev-*``)."""
+    return [
+        f"{STATE_ROOT}/stacks/{PROJECT}/{stack_glob}.*",
+        f"{STATE_ROOT}/history/{PROJECT}/{stack_glob}/*",
+        f"{STATE_ROOT}/backups/{PROJECT}/{stack_glob}/*",
+        f"{STATE_ROOT}/locks/{DEFAULT_ORG}/{PROJECT}/{stack_glob}/*",
+    ]
+
+
+def lane_stack_glob(service: str, env: str) -> str:
+    return f"{lane_stack(service, env, '')}*"
+
+
+def boot_stack_glob(env: str) -> str:
+    return boot_stack("*", env)
