@@ -275,6 +275,19 @@ def default_target_from_describe_rules(response: Mapping[str, Any]) -> str:
     raise RuleError("describe_rules response has no default rule")
 
 
+def lane_of_rule(rule: Rule) -> str:
+    """The lane a multilane rule routes to, or "" for a rule no lane owns."""
+    lanes = {routing.lane_of_pattern(c.header, rx) for c in rule.conditions for rx in c.regex_values} | (
+        {None} if any(c.values for c in rule.conditions) else set()
+    )
+    return lanes.pop() if len(lanes) == 1 and None not in lanes else ""
+
+
+def taken_from_rules(rules: Sequence[Rule]) -> dict[int, str]:
+    """``taken`` for :func:`components.routing.allocate_priorities`: priority -> owning lane."""
+    return {rule.priority: lane_of_rule(rule) for rule in rules}
+
+
 def rules_from_conditions(
     conditions_per_rule: Sequence[Sequence[Mapping[str, Any]]],
     priorities: Sequence[int],

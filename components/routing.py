@@ -167,6 +167,23 @@ def baggage_pattern(lane: str) -> str:
 _PATTERNS = {TRACESTATE: tracestate_pattern, BAGGAGE: baggage_pattern}
 
 
+def lane_of_pattern(header: str, pattern: str) -> str | None:
+    """The lane a rule built by :func:`lane_rule_conditions` routes to, read back
+    from its header name and regex (None for any other rule). Lets the runner
+    build ``taken`` from ``describe_rules`` alone."""
+    make = _PATTERNS.get(header.lower())
+    if make is None:
+        return None
+    probe = make("xx")
+    head, tail = probe.split("xx")
+    if not (pattern.startswith(head) and pattern.endswith(tail)):
+        return None
+    lane = pattern[len(head) : len(pattern) - len(tail)]
+    if not naming.LABEL_RE.match(lane) or len(lane) > naming.MAX_LANE_LEN or make(lane) != pattern:
+        return None
+    return lane
+
+
 def canonical_carriers(carriers: Sequence[str]) -> list[str]:
     """Carriers in rule order (tracestate first); rejects unknown or missing ones."""
     unknown = [c for c in carriers if c not in CARRIERS]

@@ -9,6 +9,7 @@ import pytest
 from automation.offline import run_stack
 from components import alb_eval, routing
 from components.alb_eval import HeaderCondition, Rule, RuleError, Semantics
+from components.errors import MultilaneError
 
 DEFAULT = "tg-default"
 
@@ -325,3 +326,23 @@ def test_describe_rules_against_moto() -> None:
     assert alb_eval.evaluate(rules, default, {"tracestate": "rojo=1, ctx=lane:gray2"}) == lane_tgs["gray2"]
     assert alb_eval.evaluate(rules, default, {"tracestate": "ctx=lane:blue\t,congo=2"}) == lane_tgs["blue"]
     assert alb_eval.evaluate(rules, default, {"tracestate": "xctx=lane:gray"}) == default_tg
+
+
+def test_taken_from_describe_rules_feeds_allocate_priorities() -> None:
+    """What the runner's live check does: read the listener, then allocate."""
+    rules = alb_eval.rules_from_describe_rules(DESCRIBE_RULES)
+    taken = alb_eval.taken_from_rules(rules)
+    assert taken == {1234: "gray", 7: ""}
+    assert routing.allocate_priorities("user-api", "gray", 1, taken=taken, pinned=1234) == [1234]
+    with pytest.raises(MultilaneError, match="collides with lane 'gray'"):
+        routing.allocate_priorities("user-api", "blue", 1, taken=taken, pinned=1234)
+    with pytest.raises(MultilaneError, match="a rule no lane owns"):
+        routing.allocate_priorities("user-api", "blue", 1, taken=taken, pinned=7)
+
+
+def test_lane_of_rule_needs_every_condition_to_be_ours() -> None:
+    ours = hr("tracestate", routing.tracestate_pattern("gray"))
+    assert alb_eval.lane_of_rule(Rule(1, (ours,), "t")) == "gray"
+    assert alb_eval.lane_of_rule(Rule(1, (ours, hv("x-a", "1")), "t")) == ""
+    assert alb_eval.lane_of_rule(Rule(1, (ours, hr("baggage", routing.baggage_pattern("blue"))), "t")) == ""
+    assert alb_eval.lane_of_rule(Rule(1, (hr("tracestate", "^ctx=lane:gray$"),), "t")) == ""

@@ -467,3 +467,12 @@ def test_random_tracestate_headers_route_like_the_w3c_reading() -> None:
         expected = reference_lane(lines, lane_set)
         for semantics in (alb_eval.ALL_SEMANTICS[0], alb_eval.ALL_SEMANTICS[-1]):
             assert alb_eval.evaluate(rules, "default", headers, semantics) == expected, (lines, semantics)
+
+
+@pytest.mark.parametrize("lane", ["gray", "gray-2", LONGEST_LANE, *random_lanes(20, seed=13)])
+def test_lane_of_pattern_reads_back_every_carrier(lane: str) -> None:
+    for conditions in routing.lane_rule_conditions(lane, ["tracestate", "baggage"]):
+        header = conditions[0]["http_header"]
+        assert routing.lane_of_pattern(header["http_header_name"], header["regex_values"][0]) == lane
+    assert routing.lane_of_pattern("baggage", routing.tracestate_pattern(lane)) is None
+    assert routing.lane_of_pattern("tracestate", routing.tracestate_pattern(lane) + "x") is None
