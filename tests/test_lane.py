@@ -386,3 +386,22 @@ def test_plan_cli_rejects_a_bad_lane_without_a_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ") and "'9lives' is not a lane name" in proc.stderr
+
+
+# --- the cutover benchmark reads the program's own settings -------------------------------
+
+
+def test_cutover_model_follows_the_recorded_target_groups(params_dir: Path):
+    from bench import cutover
+
+    def aws_like(d):
+        d["healthCheck"].update(intervalSeconds=30, timeoutSeconds=5, healthyThreshold=5)
+        d["deregistrationDelaySeconds"] = 300
+
+    edit_json(params.boot_path("dev", params_dir), aws_like)
+    tgs = cutover.recorded_target_groups("dev", params_dir)
+    assert set(tgs) == {"gray", "default"}
+    for tg in tgs.values():
+        assert cutover.Cutover.from_inputs(tg).seconds == 450
+    dev_lines = [line for line in cutover.main(params_dir) if "-dev-" in line]
+    assert len(dev_lines) == 2 and all(line.endswith("FAIL") and "= 450 s" in line for line in dev_lines)
