@@ -16,6 +16,9 @@ from components.errors import MultilaneError
 # Modules that provide commands, in the order --help lists them.
 COMMAND_MODULES = [
     "automation.plan",
+    "automation.commands.stackops",
+    "automation.commands.lanes",
+    "automation.commands.pr_preview",
 ]
 
 EXIT_USER_ERROR = 2

@@ -1,0 +1,1 @@
+"""Runner commands; each module has ``register(subparsers)`` (see automation/cli.py)."""

@@ -1,0 +1,70 @@
+"""``promote``, ``rollback`` and ``lanes``: a service's lanes in one env."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from automation import lifecycle
+from automation.commands.common import SEAMS, add_common, make_runner, report
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "promote",
+        help="make a lane the default: up default with its image, wait until stable, then remove the lane",
+        description="Promote a lane (e.g. gray) to the default lane. The default lane is updated and stable before "
+        "the source lane is destroyed and its stack removed.",
+    )
+    p.add_argument("service_env", metavar="<service>-<env>", help="e.g. user-api-dev")
+    p.add_argument("from_lane", metavar="<from-lane>", help="the lane whose image becomes the default, e.g. gray")
+    p.add_argument("--keep-source", action="store_true", help="keep the source lane after promotion")
+    add_common(p, parallel=False)
+    p.set_defaults(func=run_promote)
+
+    p = sub.add_parser(
+        "rollback",
+        help="re-deploy the default lane's previous image (read back from the stack's update history)",
+        description="Roll the default lane back to the image of its newest earlier successful update with another image.",
+    )
+    p.add_argument("service_env", metavar="<service>-<env>", help="e.g. user-api-dev")
+    add_common(p, parallel=False)
+    p.set_defaults(func=run_rollback)
+
+    p = sub.add_parser(
+        "lanes",
+        help="list a service's lane stacks: image, priority, route header, last update",
+        description="List the lane stacks of one service in one env.",
+    )
+    p.add_argument("service_env", metavar="<service>-<env>", help="e.g. user-api-dev")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(func=run_lanes)
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    service, env = lifecycle.service_env(args.service_env)
+    runner = make_runner(args)
+    outcomes = lifecycle.promote(
+        runner, service, env, args.from_lane, keep_source=args.keep_source, waiter=SEAMS.waiter
+    )
+    return report("promote", args, runner, outcomes, start)
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    service, env = lifecycle.service_env(args.service_env)
+    runner = make_runner(args)
+    outcomes = lifecycle.rollback(runner, service, env)
+    return report("rollback", args, runner, outcomes, start)
+
+
+def run_lanes(args: argparse.Namespace) -> int:
+    service, env = lifecycle.service_env(args.service_env)
+    rows = lifecycle.lanes(SEAMS.backend(), service, env)
+    if args.json:
+        print(json.dumps({"service": service, "env": env, "lanes": [r.to_json() for r in rows]}, indent=2))
+    else:
+        print(lifecycle.render_lanes(service, env, rows))
+    return 0

@@ -1,0 +1,109 @@
+"""``pr-preview``: preview the stacks a pull request affects and write ONE comment.
+
+    python -m automation pr-preview --base origin/main --output comment.md
+
+Changed files come from ``git diff --name-only --no-renames <base>...HEAD``
+(or ``--changed-files FILE``, one path a line); automation/affected.py maps
+them to stacks; previews run in parallel (bounded by --parallel); the
+markdown goes to --output (default stdout). Exit 1 when a preview fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from automation import affected, comment
+from automation.commands.common import EXIT_FAILED, EXIT_OK, add_common, make_runner
+from automation.inputs import Request
+from automation.progress import StackOutcome, summary_json
+from automation.runner import ROOT_DIR
+from components import stackname
+from components.errors import MultilaneError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pr-preview",
+        help="preview the stacks changed files affect and write one markdown PR comment",
+        description="Decide the affected stacks from the files changed against --base, preview them in parallel, "
+        "and write one markdown comment (with a hidden marker CI uses to edit the same comment).",
+    )
+    p.add_argument("--base", default="origin/main", help="git ref to compare with (default origin/main)")
+    p.add_argument("--changed-files", metavar="FILE", help="read the changed paths from FILE instead of git")
+    p.add_argument("--output", metavar="FILE", help="write the markdown here (default: stdout)")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def git_changed_files(base: str, cwd: Path = ROOT_DIR) -> list[str]:
+    try:
+        proc = subprocess.run(
+            ["git", "diff", "--name-only", "--no-renames", f"{base}...HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise MultilaneError(f"cannot run git to list changed files ({exc}); pass --changed-files FILE") from None
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise MultilaneError(
+            f"git cannot diff against base {base!r} ({why}); fetch it (actions/checkout with fetch-depth: 0) "
+            "or pass --changed-files FILE"
+        )
+    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+def read_changed_files(path: str) -> list[str]:
+    try:
+        return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    except OSError as exc:
+        raise MultilaneError(f"--changed-files {path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    changed = read_changed_files(args.changed_files) if args.changed_files else git_changed_files(args.base)
+    runner = make_runner(args, blocked_status="skipped")
+    known = {s.name for s in runner.backend.list_stacks()} | set(affected.known_stack_files(runner.stacks_dir))
+    reasons = affected.affected_stacks(changed, known, runner.params_dir)
+    runner.note(f"{len(changed)} changed file(s) against {args.base}: {len(reasons)} stack(s) to preview")
+
+    early: dict[str, StackOutcome] = {}
+    targets = []
+    configs: dict[str, dict[str, str]] = {}
+    for stack in reasons:
+        try:
+            t = stackname.resolve(stack, runner.params_dir)
+            configs[stack] = {}
+            if t.layer == "lane":
+                image, _ = runner.lane_image(t, Request(targets=[t]))
+                if image:
+                    configs[stack]["multilane:imageUri"] = image
+            targets.append(t)
+        except MultilaneError as err:
+            early[stack] = StackOutcome(stack, "preview", "failed", message=str(err))
+            runner.progress.finish(early[stack])
+    ran = {o.stack: o for o in runner.run("preview", targets, configs, "pr-preview", independent=True)}
+    outcomes = [early.get(s) or ran[s] for s in reasons]
+
+    markdown = comment.render(comment.CommentInput(outcomes, reasons, args.base, len(changed)))
+    if args.output:
+        Path(args.output).write_text(markdown)
+    elif not args.json:
+        sys.stdout.write(markdown)
+    if args.json:
+        result = summary_json("pr-preview", outcomes, time.monotonic() - start, runner.notes)
+        result["affected"] = reasons
+        result["comment"] = args.output or None
+        print(json.dumps(result, indent=2, default=str))
+    failed = [o.stack for o in outcomes if o.status == "failed"]
+    if failed:
+        print(f"pr-preview: {len(failed)} preview(s) failed: {', '.join(failed)}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK

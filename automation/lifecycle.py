@@ -1,0 +1,203 @@
+"""Promote a lane to default, roll the default lane back, list a service's lanes.
+
+Promotion (the article's "gray becomes default", by hand there): read the
+source lane's image from its stack outputs, ``up`` the default lane with it,
+wait until the default ECS service is stable, and only then destroy the
+source lane and remove its stack (``keep_source`` keeps it). The new state
+exists before the old one is removed; a failure at any step leaves the source
+lane running.
+
+Rollback reads the default lane's image history back from the stack's own
+update history (``pulumi stack history``: every update records the config it
+ran with, including ``multilane:imageUri``), so no extra store is needed and
+it works on every backend. It re-deploys the image of the newest successful
+update whose image differs from the current one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from automation.progress import StackOutcome
+from automation.runner import Runner
+from automation.workspace import Backend
+from components import naming, params, stackname
+from components.errors import MultilaneError
+from components.stackname import Target
+
+Waiter = Callable[[str, str], str]  # (cluster ARN, ECS service name) -> what it saw
+IMAGE_KEY = "multilane:imageUri"
+
+
+def service_env(text: str, params_dir: Path = params.PARAMS_DIR) -> tuple[str, str]:
+    """``user-api-dev`` -> ("user-api", "dev"), when params/user-api-dev.json exists."""
+    for env in params.envs(params_dir):
+        if text.endswith(f"-{env}") and text[: -len(env) - 1] in params.services(env, params_dir):
+            return text[: -len(env) - 1], env
+    found = [f"{s}-{e}" for e in params.envs(params_dir) for s in params.services(e, params_dir)]
+    raise MultilaneError(
+        f"{text!r} is not a {{service}}-{{env}} with a params file; known: {', '.join(found) or 'none'}"
+    )
+
+
+def lane_target(service: str, env: str, lane: str) -> Target:
+    return Target("lane", naming.lane_stack(service, env, lane), env, service=service, lane=lane)
+
+
+def ecs_waiter(cluster: str, service: str) -> str:
+    """Wait for ECS to report the service stable (boto3's services_stable waiter)."""
+    import boto3
+
+    session = boto3.session.Session()
+    if session.get_credentials() is None:
+        return (
+            "stability wait skipped: no AWS credentials (the ECS deployment circuit breaker still guards the rollout)"
+        )
+    region = cluster.split(":")[3] if cluster.startswith("arn:") else session.region_name
+    ecs = session.client("ecs", region_name=region)
+    ecs.get_waiter("services_stable").wait(
+        cluster=cluster, services=[service], WaiterConfig={"Delay": 10, "MaxAttempts": 90}
+    )
+    return f"ECS service {service} is stable"
+
+
+def promote(
+    runner: Runner, service: str, env: str, from_lane: str, *, keep_source: bool, waiter: Waiter | None = None
+) -> list[StackOutcome]:
+    backend = runner.backend
+    stackname.check_lane(from_lane, where="lane to promote")
+    if from_lane == naming.DEFAULT_LANE:
+        raise MultilaneError(f"cannot promote {service}-{env}'s default lane onto itself; name another lane, e.g. gray")
+    source = lane_target(service, env, from_lane)
+    target = lane_target(service, env, naming.DEFAULT_LANE)
+    if not backend.stack_exists(source.stack):
+        raise MultilaneError(
+            f"lane {from_lane!r} of {service}-{env} has no stack {source.stack}; "
+            f"`python -m automation lanes {service}-{env}` lists the lanes"
+        )
+    image = backend.outputs(source.stack).get("ImageUri")
+    if not image:
+        raise MultilaneError(
+            f"{source.stack} exports no ImageUri, so there is no image to promote; deploy it with `python -m automation up {source.stack}`"
+        )
+    runner.note(f"promoting {source.stack} ({image}) to {target.stack}")
+    outcomes = [runner.run_one("up", target, {IMAGE_KEY: str(image)}, f"promote {from_lane} -> default: image {image}")]
+    if outcomes[0].status != "ok":
+        runner.note(f"{target.stack} did not update, so {source.stack} stays as it is")
+        return outcomes
+    try:
+        infra = backend.outputs(naming.infra_stack(env))
+        seen = (waiter or ecs_waiter)(
+            str(infra.get("ClusterArn") or infra.get("ClusterName")),
+            naming.ecs_service_name(service, naming.DEFAULT_LANE),
+        )
+    except Exception as err:  # the waiter's own failure (timeout, AWS error) must not remove the source
+        outcomes[0].status = "failed"
+        outcomes[0].message = f"default lane did not become stable ({err}); {source.stack} is kept"
+        runner.note(outcomes[0].message)
+        return outcomes
+    runner.note(seen)
+    if keep_source:
+        runner.note(f"--keep-source: {source.stack} stays")
+        return outcomes
+    removed = runner.run_one("destroy", source, {}, f"promoted to default: image {image}")
+    outcomes.append(removed)
+    if removed.status == "ok":
+        backend.remove_stack(source.stack)
+        removed.notes.append("stack removed")
+    return outcomes
+
+
+def _image(entry_config: dict[str, str]) -> str:
+    return entry_config.get(IMAGE_KEY, "")
+
+
+def rollback_image(history: list[Any]) -> tuple[str, str]:
+    """(current image, image to roll back to) from the default lane's history, newest first.
+
+    An empty image means the service's bootstrapImage (no multilane:imageUri set).
+    """
+    updates = [h for h in history if h.kind == "update" and h.result == "succeeded"]
+    if not updates:
+        raise MultilaneError("the default lane has no successful update recorded, so there is nothing to roll back to")
+    current = _image(updates[0].config)
+    for entry in updates[1:]:
+        if _image(entry.config) != current:
+            return current, _image(entry.config)
+    raise MultilaneError(
+        f"the default lane's history holds no image other than the current one ({current or 'bootstrapImage'}), "
+        "so there is nothing to roll back to"
+    )
+
+
+def rollback(runner: Runner, service: str, env: str) -> list[StackOutcome]:
+    target = lane_target(service, env, naming.DEFAULT_LANE)
+    if not runner.backend.stack_exists(target.stack):
+        raise MultilaneError(f"{target.stack} does not exist, so there is nothing to roll back")
+    current, previous = rollback_image(runner.backend.history(target.stack))
+    if not previous and not params.load_service(service, env, runner.params_dir).bootstrap_image:
+        raise MultilaneError(
+            f"the previous image of {target.stack} was the service's bootstrapImage, which "
+            f"params/{service}-{env}.json no longer sets; deploy an image with `python -m automation up`"
+        )
+    runner.note(f"rolling {target.stack} back from {current or 'bootstrapImage'} to {previous or 'bootstrapImage'}")
+    return [runner.run_one("up", target, {IMAGE_KEY: previous}, f"rollback to {previous or 'bootstrapImage'}")]
+
+
+@dataclass(frozen=True)
+class LaneRow:
+    lane: str
+    stack: str
+    image: str
+    priority: int | None
+    route_header: str
+    last_update: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lane": self.lane,
+            "stack": self.stack,
+            "image": self.image,
+            "priority": self.priority,
+            "routeHeader": self.route_header,
+            "lastUpdate": self.last_update.isoformat() if self.last_update else None,
+        }
+
+
+def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR) -> list[LaneRow]:
+    rows = []
+    for summary in backend.list_stacks():
+        try:
+            t = stackname.resolve(summary.name, params_dir)
+        except MultilaneError:
+            continue  # a stack of another project or an old params layout
+        if t.layer != "lane" or t.service != service or t.env != env or t.lane is None:
+            continue
+        out = backend.outputs(t.stack)
+        prio = out.get("RulePriority")
+        rows.append(
+            LaneRow(
+                t.lane,
+                t.stack,
+                str(out.get("ImageUri") or ""),
+                int(prio) if prio else None,
+                str(out.get("RouteHeader") or ""),
+                summary.last_update,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.lane != naming.DEFAULT_LANE, r.lane))
+
+
+def render_lanes(service: str, env: str, rows: list[LaneRow]) -> str:
+    if not rows:
+        return f"{service}-{env} has no lane stacks; create one with `python -m automation up {service}-{env}-default`"
+    table = [("lane", "image", "priority", "route header", "last update")]
+    for r in rows:
+        when = r.last_update.strftime("%Y-%m-%d %H:%M UTC") if r.last_update else "-"
+        table.append((r.lane, r.image or "-", str(r.priority or "-"), r.route_header or "(default)", when))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table)

@@ -1,0 +1,107 @@
+"""Listener-rule priority check before a lane's ``up`` (the article's defect 1).
+
+The lane program picks ``allocate_priorities(service, lane, count, taken={},
+pinned=config.priority)``: deterministic, with no view of the listener. Before
+``up`` the runner reads the listener's live rules, computes the real ``taken``
+(priority -> owning lane, from the rules' ``Lane`` tag) and, when the
+program's slot is held by another lane, pins ``multilane:priority`` to a free
+slot. A lane whose rules are already on the listener keeps its priority.
+
+``RulesSource`` is injectable: tests pass a function (or moto); the default
+reads AWS with boto3 when credentials exist and otherwise says the check was
+skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from components.errors import MultilaneError
+
+
+@dataclass(frozen=True)
+class LiveRule:
+    arn: str
+    priority: int
+    lane: str | None  # from the rule's Lane tag; None when untagged
+
+
+# listener ARN -> its rules (default rule excluded), or None when AWS is not reachable.
+RulesSource = Callable[[str], "list[LiveRule] | None"]
+Allocate = Callable[..., list[int]]
+
+
+def taken_map(rules: list[LiveRule]) -> dict[int, str]:
+    # An untagged rule belongs to nobody we know: it still blocks its slot.
+    return {r.priority: r.lane or "(untagged rule)" for r in rules}
+
+
+@dataclass(frozen=True)
+class PriorityPlan:
+    desired: list[int]  # what the program would pick on its own
+    live: list[int]  # a collision-free choice given the listener's rules
+    pin: int | None  # the value to set as multilane:priority, or None
+    reason: str
+
+
+def plan(
+    allocate: Allocate,
+    service: str,
+    lane: str,
+    count: int,
+    rules: list[LiveRule],
+    pinned: int | None,
+    *,
+    avoid: Mapping[int, str] | None = None,
+) -> PriorityPlan:
+    """Decide whether the lane needs a pinned priority.
+
+    ``avoid`` adds slots to treat as taken (after a PriorityInUse failure the
+    slot the engine tried is added even if the rule list does not show it yet).
+    """
+    taken = taken_map(rules)
+    taken.update(avoid or {})
+    desired = allocate(service, lane, count, taken={}, pinned=pinned)
+    if pinned is not None:
+        # A pin the user (or an earlier run) chose must not collide; the
+        # allocator raises a MultilaneError naming the owner when it does.
+        live = allocate(service, lane, count, taken=taken, pinned=pinned)
+        return PriorityPlan(desired, live, None, f"pinned priority {pinned} is free on the listener")
+    own = sorted(p for p, owner in taken.items() if owner == lane)
+    live: list[int] | None = None
+    if own:
+        try:
+            live = allocate(service, lane, count, taken=taken, pinned=own[0])
+        except MultilaneError:
+            live = None
+    if live is None:
+        live = allocate(service, lane, count, taken=taken, pinned=None)
+    if live == desired:
+        return PriorityPlan(desired, live, None, f"priority {desired[0]} is free on the listener")
+    holder = taken.get(desired[0])
+    why = f"priority {desired[0]} is held by {holder}" if holder and holder != lane else "keeping the live priority"
+    return PriorityPlan(desired, live, live[0], f"{why}; pinning multilane:priority={live[0]}")
+
+
+def boto3_rules_source(listener_arn: str) -> list[LiveRule] | None:
+    """The listener's rules and their Lane tags, or None without AWS credentials."""
+    import boto3
+
+    session = boto3.session.Session()
+    if session.get_credentials() is None:
+        return None
+    region = listener_arn.split(":")[3] or session.region_name
+    elbv2 = session.client("elbv2", region_name=region)
+    rules = []
+    for page in elbv2.get_paginator("describe_rules").paginate(ListenerArn=listener_arn):
+        rules.extend(page["Rules"])
+    rules = [r for r in rules if not r.get("IsDefault") and r.get("Priority") != "default"]
+    lanes: dict[str, str] = {}
+    arns = [r["RuleArn"] for r in rules]
+    for i in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
+        for desc in elbv2.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            for tag in desc.get("Tags", []):
+                if tag["Key"] == "Lane":
+                    lanes[desc["ResourceArn"]] = tag["Value"]
+    return [LiveRule(r["RuleArn"], int(r["Priority"]), lanes.get(r["RuleArn"])) for r in rules]

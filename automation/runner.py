@@ -1,0 +1,409 @@
+"""Run up / preview / destroy over several stacks: order, parallelism, retries, pre-checks.
+
+- Order: infra, then boot and pipelines, then lanes (destroy: the reverse).
+  Stacks of one phase run in parallel, bounded by ``parallel`` (default 4);
+  when a phase has a failure the later phases do not run.
+- Pre-checks, right before a boot or lane stack runs: the stacks it reads
+  exist and export the keys it reads; otherwise it stops with the command that
+  would create them.
+- A lane with no image is refused before anything runs.
+- ``ConcurrentUpdateError`` is retried with exponential backoff, bounded.
+- Before a lane's ``up`` the listener's live rules are checked for a priority
+  collision (automation/priority.py); a PriorityInUse failure re-allocates
+  and retries once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automation import priority
+from automation.events import ChangeCollector, describe
+from automation.inputs import Request
+from automation.offline import STACKS_DIR, stack_file_config
+from automation.progress import Progress, StackOutcome
+from automation.workspace import Backend, ConcurrentUpdateError, OperationFailedError, StackMissingError
+from components import naming, params
+from components.errors import MultilaneError
+from components.stackname import Target
+
+DEFAULT_PARALLEL = 4
+MAX_PARALLEL = 32
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
+
+# The outputs a stack of one layer reads from the layers below (docs/contract.md).
+INFRA_KEYS = (
+    "VpcId",
+    "PublicSubnetIds",
+    "PrivateSubnetIds",
+    "ClusterName",
+    "ClusterArn",
+    "NamespaceId",
+    "NamespaceName",
+    "NamespaceArn",
+)
+BOOT_KEYS = (
+    "LoadBalancerArn",
+    "LoadBalancerDnsName",
+    "HttpListenerArn",
+    "DefaultTargetGroupArn",
+    "LogGroupName",
+    "ServiceDiscoveryServiceArn",
+    "AlbSecurityGroupId",
+    "ServiceSecurityGroupId",
+    "RepositoryUrl",
+)
+LANE_KEYS = (
+    "Lane",
+    "ServiceName",
+    "TargetGroupArn",
+    "ListenerRuleArns",
+    "RulePriority",
+    "TaskDefinitionArn",
+    "ImageUri",
+    "RouteHeader",
+)
+
+
+class BlockedError(Exception):
+    """A pre-check failed: the message says what is missing and how to create it."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_seconds: float = 2.0
+    cap_seconds: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
+
+
+def _allocate(*args: Any, **kwargs: Any) -> list[int]:
+    from components import routing
+
+    return routing.allocate_priorities(*args, **kwargs)
+
+
+def _rule_count(lane: str, carriers: list[str]) -> int:
+    from components import routing
+
+    return len(routing.lane_rule_conditions(lane, carriers))
+
+
+def read_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
+    """``stacks/Pulumi.<stack>.yaml`` config with short keys (``imageUri``), or {}."""
+    raw = stack_file_config(stack, stacks_dir)
+    return {k.split(":", 1)[1]: str(v) for k, v in raw.items() if k.startswith("multilane:") and v not in (None, "")}
+
+
+def up_command(stack: str) -> str:
+    return f"python -m automation up {stack}"
+
+
+@dataclass
+class Runner:
+    backend: Backend
+    progress: Progress = field(default_factory=Progress)
+    parallel: int = DEFAULT_PARALLEL
+    params_dir: Path = params.PARAMS_DIR
+    stacks_dir: Path = STACKS_DIR
+    rules_source: priority.RulesSource | None = None
+    allocate: priority.Allocate = _allocate
+    rule_count: Callable[[str, list[str]], int] = _rule_count
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    blocked_status: str = "failed"  # pr-preview reports a missing lower stack as "skipped"
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.parallel <= MAX_PARALLEL:
+            raise MultilaneError(f"--parallel {self.parallel} is out of range; use 1..{MAX_PARALLEL}")
+        if self.rules_source is None:
+            self.rules_source = priority.boto3_rules_source
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.progress.note(text)
+
+    # --- validation (before anything runs) ------------------------------------------
+
+    def lane_image(self, target: Target, request: Request) -> tuple[str | None, str]:
+        """(image to set as config or None, where it comes from); raises when there is none."""
+        if request.image and request.image_stack == target.stack:
+            return request.image, "the parameter file"
+        if read_stack_file(target.stack, self.stacks_dir).get("imageUri"):
+            return None, f"stacks/Pulumi.{target.stack}.yaml"
+        if self.backend.stack_exists(target.stack):
+            current = self.backend.outputs(target.stack).get("ImageUri")
+            if current:
+                return str(current), "the image it runs now"
+        assert target.service is not None
+        service = params.load_service(target.service, target.env, self.params_dir)
+        if service.bootstrap_image:
+            return None, f"bootstrapImage of params/{target.service}-{target.env}.json"
+        raise MultilaneError(
+            f"lane stack {target.stack} has no image: pass --params-file with Parameters.ImageUri (or --var IMAGE_URI=...), "
+            f"set multilane:imageUri in stacks/Pulumi.{target.stack}.yaml, or set bootstrapImage in "
+            f"params/{target.service}-{target.env}.json"
+        )
+
+    def prepare(self, op: str, request: Request) -> dict[str, dict[str, str]]:
+        """Per-stack config to set; raises MultilaneError before anything changes."""
+        configs: dict[str, dict[str, str]] = {t.stack: {} for t in request.targets}
+        if op == "destroy":
+            for t in request.targets:
+                if not self.backend.stack_exists(t.stack):
+                    raise MultilaneError(
+                        f"stack {t.stack} does not exist in the backend, so there is nothing to destroy"
+                    )
+            self._check_no_dependents(request.targets)
+            return configs
+        for t in request.targets:
+            if t.layer == "lane":
+                if op == "up":
+                    self._check_capacity(t)
+                image, source = self.lane_image(t, request)
+                if image:
+                    configs[t.stack]["multilane:imageUri"] = image
+                self.progress.step(t.stack, op, f"image from {source}")
+        return configs
+
+    def _check_capacity(self, target: Target) -> None:
+        from components import routing
+
+        assert target.service is not None
+        prefix = f"{target.service}-{target.env}-"
+        lanes = [s.name[len(prefix) :] for s in self.backend.list_stacks() if s.name.startswith(prefix)]
+        service = params.load_service(target.service, target.env, self.params_dir)
+        routing.check_capacity(lanes, list(service.lane_carriers), lane=target.lane)
+
+    def _check_no_dependents(self, targets: list[Target]) -> None:
+        """Refuse to destroy a lower stack that stacks outside this run still read."""
+        leaving = {t.stack for t in targets}
+        existing = [s.name for s in self.backend.list_stacks()]
+        for t in targets:
+            readers = [s for s in existing if s not in leaving and s in self._readers(t, existing)]
+            if readers:
+                raise MultilaneError(
+                    f"stack {t.stack} is still read by {', '.join(sorted(readers))}; destroy those first "
+                    f"(or name them in the same command)"
+                )
+
+    def _readers(self, target: Target, existing: list[str]) -> set[str]:
+        from components.stackname import resolve
+
+        out: set[str] = set()
+        for name in existing:
+            try:
+                other = resolve(name, self.params_dir)
+            except MultilaneError:
+                continue
+            if other.env != target.env:
+                continue
+            if target.layer == "infra" and other.layer in ("boot", "lane"):
+                out.add(name)
+            if target.layer == "boot" and other.layer == "lane" and other.service == target.service:
+                out.add(name)
+        return out
+
+    # --- pre-checks --------------------------------------------------------------------
+
+    def _require(self, reader: str, stack: str, keys: tuple[str, ...]) -> dict[str, Any]:
+        if not self.backend.stack_exists(stack):
+            raise BlockedError(f"{reader} reads {stack}, which does not exist; create it with `{up_command(stack)}`")
+        outputs = self.backend.outputs(stack)
+        missing = [k for k in keys if k not in outputs]
+        if missing:
+            raise BlockedError(
+                f"{reader} reads {', '.join(missing)} from {stack}, which does not export "
+                f"{'it' if len(missing) == 1 else 'them'}; update it with `{up_command(stack)}`"
+            )
+        return outputs
+
+    def precheck(self, target: Target) -> dict[str, dict[str, Any]]:
+        """Outputs of the stacks ``target`` reads, or BlockedError."""
+        read: dict[str, dict[str, Any]] = {}
+        if target.layer in ("boot", "lane"):
+            infra = naming.infra_stack(target.env)
+            read[infra] = self._require(target.stack, infra, INFRA_KEYS)
+        if target.layer == "lane":
+            assert target.service is not None
+            boot = naming.boot_stack(target.service, target.env)
+            read[boot] = self._require(target.stack, boot, BOOT_KEYS)
+        return read
+
+    # --- priority ------------------------------------------------------------------------
+
+    def check_priority(
+        self, target: Target, config: dict[str, str], boot_outputs: Mapping[str, Any], *, retrying: bool = False
+    ) -> None:
+        """Pin multilane:priority when the program's slot is taken on the live listener.
+
+        ``retrying``: the last ``up`` failed with PriorityInUse, so the slot it
+        used is treated as taken even if the rule list does not show it yet.
+        """
+        assert target.service is not None and target.lane is not None and self.rules_source is not None
+        service = params.load_service(target.service, target.env, self.params_dir)
+        count = self.rule_count(target.lane, list(service.lane_carriers))
+        pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
+        pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
+        rules = self.rules_source(str(boot_outputs.get("HttpListenerArn", "")))
+        avoid: dict[int, str] | None = None
+        if retrying:
+            collided = pinned or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
+            avoid = {collided: "a rule created while this lane deployed"}
+            pinned = None
+            rules = rules or []
+        elif rules is None:
+            self.progress.step(
+                target.stack, "up", "priority check skipped: no AWS credentials to read the listener's rules"
+            )
+            return
+        result = priority.plan(self.allocate, target.service, target.lane, count, rules, pinned, avoid=avoid)
+        if result.pin is not None:
+            config["multilane:priority"] = str(result.pin)
+        self.progress.step(target.stack, "up", result.reason)
+
+    # --- one stack -------------------------------------------------------------------------
+
+    def _with_retry(self, target: Target, op: str, call: Callable[[], Any]) -> Any:
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return call()
+            except ConcurrentUpdateError:
+                if attempt == self.retry.attempts:
+                    raise OperationFailedError(
+                        f"{target.stack} is locked by another update after {self.retry.attempts} attempts; "
+                        f"wait for it to finish, or if it crashed run `pulumi cancel --stack {target.stack}`"
+                    ) from None
+                wait = self.retry.delay(attempt)
+                self.progress.step(
+                    target.stack,
+                    op,
+                    f"another update holds the lock; retry {attempt + 1}/{self.retry.attempts} in {wait:.0f}s",
+                )
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _operate(self, op: str, target: Target, config: dict[str, str], message: str, collector: ChangeCollector):
+        def on_event(event: Any) -> None:
+            collector(event)
+            line = describe(event)
+            if line:
+                self.progress.step(target.stack, op, line)
+
+        if op == "up":
+            return self.backend.up(target.stack, config, on_event, message)
+        if op == "preview":
+            return self.backend.preview(target.stack, config, on_event, message)
+        if op == "destroy":
+            return self.backend.destroy(target.stack, on_event, message)
+        raise ValueError(op)
+
+    def run_one(self, op: str, target: Target, config: dict[str, str], message: str = "") -> StackOutcome:
+        config = dict(config)
+        self.progress.start(target.stack, op)
+        outcome = StackOutcome(target.stack, op, "ok")
+        collector = ChangeCollector()
+        created_for_preview = False
+        try:
+            read: dict[str, dict[str, Any]] = {}
+            if op in ("up", "preview"):
+                self.progress.step(target.stack, op, "pre-check")
+                read = self.precheck(target)
+            is_rule_lane = target.layer == "lane" and target.lane != naming.DEFAULT_LANE
+            if op == "up" and is_rule_lane:
+                boot = read[naming.boot_stack(target.service or "", target.env)]
+                self.check_priority(target, config, boot)
+            if op == "preview" and not self.backend.stack_exists(target.stack):
+                created_for_preview = True
+                outcome.notes.append("new stack: previewed as a fresh stack, then removed again")
+            self.progress.step(target.stack, op, f"{op} running")
+            try:
+                result = self._with_retry(target, op, lambda: self._operate(op, target, config, message, collector))
+            except OperationFailedError as err:
+                if not (
+                    op == "up" and is_rule_lane and "PriorityInUse" in (str(err) + " ".join(collector.result().errors))
+                ):
+                    raise
+                self.progress.step(target.stack, op, "PriorityInUse: re-allocating the priority and retrying once")
+                boot = read[naming.boot_stack(target.service or "", target.env)]
+                self.check_priority(target, config, boot, retrying=True)
+                collector = ChangeCollector()
+                result = self._with_retry(target, op, lambda: self._operate(op, target, config, message, collector))
+                outcome.notes.append(
+                    f"PriorityInUse on the first attempt; re-allocated to {config.get('multilane:priority')}"
+                )
+            outcome.outputs = dict(result.outputs)
+            if config.get("multilane:priority") and op == "up":
+                outcome.notes.append(f"multilane:priority pinned to {config['multilane:priority']}")
+        except BlockedError as err:
+            outcome.status = self.blocked_status
+            outcome.message = str(err)
+        except (OperationFailedError, StackMissingError) as err:
+            outcome.status = "failed"
+            errors = collector.result().errors
+            outcome.message = errors[0] if errors else _first_line(str(err))
+        except MultilaneError as err:
+            outcome.status = "failed"
+            outcome.message = str(err)
+        finally:
+            if created_for_preview:
+                try:
+                    self.backend.remove_stack(target.stack)
+                except (OperationFailedError, StackMissingError):
+                    outcome.notes.append("could not remove the stack created for the preview")
+        outcome.changes = collector.result()
+        outcome.elapsed = self.progress.elapsed(target.stack)
+        self.progress.finish(outcome)
+        return outcome
+
+    # --- many stacks ------------------------------------------------------------------------
+
+    def run(
+        self,
+        op: str,
+        targets: list[Target],
+        configs: Mapping[str, dict[str, str]] | None = None,
+        message: str = "",
+        *,
+        independent: bool = False,
+    ) -> list[StackOutcome]:
+        """Run ``op`` on every target, phase by phase; ``independent`` runs them
+        all in one batch (previews for a PR comment: nothing depends on them)."""
+        configs = configs or {}
+        phase_of = (lambda t: 0) if independent else (lambda t: PHASE[t.layer])
+        phases = sorted({phase_of(t) for t in targets}, reverse=(op == "destroy"))
+        outcomes: dict[str, StackOutcome] = {}
+        failed_before: list[str] = []
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="stack") as pool:
+            for phase in phases:
+                batch = [t for t in targets if phase_of(t) == phase]
+                if failed_before:
+                    for t in batch:
+                        outcomes[t.stack] = StackOutcome(
+                            t.stack, op, "skipped", message=f"not run because {', '.join(failed_before)} failed"
+                        )
+                        self.progress.finish(outcomes[t.stack])
+                    continue
+                futures = {t.stack: pool.submit(self.run_one, op, t, configs.get(t.stack, {}), message) for t in batch}
+                for stack, future in futures.items():
+                    outcomes[stack] = future.result()
+                failed_before += [s for s, o in outcomes.items() if o.status == "failed" and s in futures]
+        return [outcomes[t.stack] for t in targets]
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("error:"):
+            return line
+    return lines[-1] if lines else "failed"
