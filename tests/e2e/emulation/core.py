@@ -37,7 +37,7 @@ class EmulationError(RuntimeError):
     """A registration moto (or the service model) refused, or could not emulate."""
 
 
-class UnemulatedType(EmulationError):
+class UnemulatedTypeError(EmulationError):
     """A resource type with no handler: the run must fail, loudly, by name."""
 
 
@@ -217,7 +217,7 @@ class Emulator:
             handler = HANDLERS.get(args.typ)
             try:
                 if handler is None:
-                    raise UnemulatedType(
+                    raise UnemulatedTypeError(
                         f"no moto emulation for resource type {args.typ} ({args.name}): add a handler "
                         "in tests/e2e/emulation or list it in not_emulated.py"
                     )

@@ -88,7 +88,7 @@ def role_policy_attachment(req: Request) -> Emulated:
 
     def probe() -> object:
         attached = req.call("iam", "list_attached_role_policies", RoleName=role_name)["AttachedPolicies"]
-        return [p for p in attached if p["PolicyArn"] == arn][0]
+        return next(p for p in attached if p["PolicyArn"] == arn)
 
     return Emulated(
         f"{role_name}-{secrets.token_hex(8)}",

@@ -19,7 +19,7 @@ import botocore.session
 from botocore.model import OperationModel, Shape
 
 
-class ModelViolation(ValueError):
+class ModelViolationError(ValueError):
     """A request AWS would reject with a ValidationException."""
 
 
@@ -58,11 +58,11 @@ def _pattern(pattern: str) -> re.Pattern[str] | None:
 
 
 def validate(service: str, name: str, params: dict[str, Any]) -> None:
-    """Raise ModelViolation naming the member path when ``params`` break the model."""
+    """Raise ModelViolationError naming the member path when ``params`` break the model."""
     op = operation(service, name)
     if op.input_shape is None:
         if params:
-            raise ModelViolation(f"{service}.{name} takes no parameters, got {sorted(params)}")
+            raise ModelViolationError(f"{service}.{name} takes no parameters, got {sorted(params)}")
         return
     _check(op.input_shape, params, f"{service}.{name}")
 
@@ -72,26 +72,26 @@ def _check(shape: Shape, value: Any, path: str) -> None:
     meta = shape.metadata
     if kind == "structure":
         if not isinstance(value, dict):
-            raise ModelViolation(f"{path}: expected a structure, got {type(value).__name__}")
+            raise ModelViolationError(f"{path}: expected a structure, got {type(value).__name__}")
         for required in meta.get("required", []):
             if value.get(required) is None:
-                raise ModelViolation(f"{path}: missing required member {required}")
+                raise ModelViolationError(f"{path}: missing required member {required}")
         for key, item in value.items():
             if key not in shape.members:
-                raise ModelViolation(f"{path}: unknown member {key!r} (model has {sorted(shape.members)})")
+                raise ModelViolationError(f"{path}: unknown member {key!r} (model has {sorted(shape.members)})")
             if item is not None:
                 _check(shape.members[key], item, f"{path}.{key}")
         return
     if kind == "list":
         if not isinstance(value, list | tuple):
-            raise ModelViolation(f"{path}: expected a list, got {type(value).__name__}")
+            raise ModelViolationError(f"{path}: expected a list, got {type(value).__name__}")
         _bounds(len(value), meta, path, "entries")
         for i, item in enumerate(value):
             _check(shape.member, item, f"{path}[{i}]")
         return
     if kind == "map":
         if not isinstance(value, dict):
-            raise ModelViolation(f"{path}: expected a map, got {type(value).__name__}")
+            raise ModelViolationError(f"{path}: expected a map, got {type(value).__name__}")
         _bounds(len(value), meta, path, "entries")
         for key, item in value.items():
             _check(shape.key, key, f"{path} key")
@@ -99,39 +99,39 @@ def _check(shape: Shape, value: Any, path: str) -> None:
         return
     if kind == "string":
         if not isinstance(value, str):
-            raise ModelViolation(f"{path}: expected a string, got {type(value).__name__} {value!r}")
+            raise ModelViolationError(f"{path}: expected a string, got {type(value).__name__} {value!r}")
         _bounds(len(value), meta, path, "characters")
         enum = shape.enum
         if enum and value not in enum:
-            raise ModelViolation(f"{path}: {value!r} is not one of {list(enum)}")
+            raise ModelViolationError(f"{path}: {value!r} is not one of {list(enum)}")
         pattern = meta.get("pattern")
         if pattern:
             compiled = _pattern(pattern)
             # Smithy patterns are not implicitly anchored: models anchor with ^ and $.
             if compiled is not None and not compiled.search(value):
-                raise ModelViolation(f"{path}: {value!r} does not match {pattern}")
+                raise ModelViolationError(f"{path}: {value!r} does not match {pattern}")
         return
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ModelViolation(f"{path}: expected an integer, got {value!r}")
+            raise ModelViolationError(f"{path}: expected an integer, got {value!r}")
         if "min" in meta and value < meta["min"]:
-            raise ModelViolation(f"{path}: {value} is below the minimum {meta['min']}")
+            raise ModelViolationError(f"{path}: {value} is below the minimum {meta['min']}")
         if "max" in meta and value > meta["max"]:
-            raise ModelViolation(f"{path}: {value} is above the maximum {meta['max']}")
+            raise ModelViolationError(f"{path}: {value} is above the maximum {meta['max']}")
         return
     if kind in ("double", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ModelViolation(f"{path}: expected a number, got {value!r}")
+            raise ModelViolationError(f"{path}: expected a number, got {value!r}")
         return
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise ModelViolation(f"{path}: expected a boolean, got {value!r}")
+            raise ModelViolationError(f"{path}: expected a boolean, got {value!r}")
         return
     # blob, timestamp, document: botocore serializes these; nothing to bound here.
 
 
 def _bounds(size: int, meta: dict[str, Any], path: str, unit: str) -> None:
     if "min" in meta and size < meta["min"]:
-        raise ModelViolation(f"{path}: {size} {unit}, the minimum is {meta['min']}")
+        raise ModelViolationError(f"{path}: {size} {unit}, the minimum is {meta['min']}")
     if "max" in meta and size > meta["max"]:
-        raise ModelViolation(f"{path}: {size} {unit}, the maximum is {meta['max']}")
+        raise ModelViolationError(f"{path}: {size} {unit}, the maximum is {meta['max']}")

@@ -171,7 +171,7 @@ def route_table_association(req: Request) -> Emulated:
         )
         if not found["RouteTables"]:
             raise EmulationError(f"association {aid} is gone")
-        return [a for a in found["RouteTables"][0]["Associations"] if a["RouteTableAssociationId"] == aid][0]
+        return next(a for a in found["RouteTables"][0]["Associations"] if a["RouteTableAssociationId"] == aid)
 
     return Emulated(
         aid,
