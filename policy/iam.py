@@ -1,0 +1,91 @@
+"""IAM: no administrator grants; pipeline roles carry the cross-layer Deny.
+
+``no-admin-statement`` reads every permissions document a resource carries
+(role inline policies, role/user/group policies, managed policies, bucket,
+repository, key, queue and topic policies) and rejects an Allow of every
+action (``*``, or ``NotAction``) on every resource (``*``, or
+``NotResource``).
+
+``pipeline-role-cross-layer-deny`` (stack policy, pipelines stacks) joins
+each pipeline role to the documents attached to it and requires explicit,
+unconditional Deny statements at its layer boundary: a deploy role must be
+denied writing the other layers' state objects and the other layers'
+crown-jewel resources; build and CodePipeline roles must be denied the state
+bucket. An Allow can be widened later (a managed policy attached by hand);
+an explicit Deny still wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from .facts import PackContext, as_list, documents, parse_document, statements
+
+ADMIN_NAME = "iam-no-admin-statement"
+ADMIN_DESCRIPTION = (
+    "IAM: no statement allows every action on every resource ('*' on '*', or NotAction/NotResource that amount "
+    "to it); a leaked pipeline or task credential must not own the account. Fix: list the actions the role "
+    "needs and scope Resource to the ARNs it owns (components/iam.py)."
+)
+
+
+def admin_statements(doc: Mapping[str, Any]) -> list[str]:
+    """Labels of the statements of ``doc`` that allow everything on everything."""
+    found = []
+    for i, st in enumerate(statements(doc)):
+        if st.get("Effect") != "Allow":
+            continue
+        actions = [a for a in as_list(st.get("Action")) if isinstance(a, str)]
+        every_action = any(a in ("*", "*:*") for a in actions) or ("NotAction" in st and not actions)
+        resources = [r for r in as_list(st.get("Resource")) if isinstance(r, str)]
+        every_resource = "*" in resources or ("NotResource" in st and not resources)
+        if every_action and every_resource:
+            found.append(str(st.get("Sid") or f"Statement[{i}]"))
+    return found
+
+
+def check_documents(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
+    for where, raw in documents(type_, props):
+        doc = parse_document(raw)
+        if doc is None:
+            yield f"{where} is not a JSON policy document"
+            continue
+        for label in admin_statements(doc):
+            yield f"{where} statement {label} allows every action on every resource"
+
+
+def attached_documents(role: PolicyResource, resources: Iterable[PolicyResource]) -> list[dict[str, Any]]:
+    """Every permissions document that applies to ``role``: inline policies,
+    RolePolicy resources naming it and managed Policies attached to it."""
+    resources = list(resources)
+    docs: list[Any] = [raw for _, raw in documents(role.resource_type, role.props)]
+    attached_policies: set[str] = set()
+    for r in resources:
+        if not any(d.urn == role.urn for d in r.property_dependencies.get("role", [])):
+            continue
+        if r.resource_type == "aws:iam/rolePolicy:RolePolicy":
+            docs.append(r.props.get("policy"))
+        elif r.resource_type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            attached_policies.update(d.urn for d in r.property_dependencies.get("policyArn", []))
+    for r in resources:
+        if r.urn in attached_policies and r.resource_type == "aws:iam/policy:Policy":
+            docs.append(r.props.get("policy"))
+    return [d for d in (parse_document(raw) for raw in docs) if d is not None]
+
+
+def policies(ctx: PackContext) -> list[Policy]:
+    def admin(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        for problem in check_documents(args.resource_type, args.props):
+            report(f"{args.resource_type} {args.name}: {problem}")
+
+    return [ResourceValidationPolicy(ADMIN_NAME, ADMIN_DESCRIPTION, admin, EnforcementLevel.MANDATORY)]

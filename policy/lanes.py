@@ -1,0 +1,153 @@
+"""Lane rules route only their own lane, at a priority in the lane band.
+
+A lane stack ``{service}-{env}-{lane}`` may add listener rules to its
+service's shared listener. Each must carry exactly the conditions
+``components.routing.lane_rule_conditions`` gives for that lane and the
+service's carriers (so it names this lane and no other, with the exact
+W3C-member pattern rather than a prefix match), and its priority must lie in
+the band of its carrier (``components.routing.band``), away from the
+operators' own ranges and from other carriers. The lane ``default`` is the
+listener's default action and has no rule at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from components import naming, routing
+from components.errors import MultilaneError
+
+from .facts import PackContext, as_list, get
+from .layers import LISTENER_RULE
+
+NAME = "lane-rules-own-lane"
+DESCRIPTION = (
+    "Lane rules route only their own lane: a listener rule in stack {service}-{env}-{lane} must match exactly "
+    "the header member of that lane (components.routing.lane_rule_conditions) so it never captures another "
+    "lane's or the default lane's traffic; the default lane has no rule. Fix: build the rule's conditions with "
+    "routing.lane_rule_conditions(lane, carriers) for the stack's own lane."
+)
+BAND_NAME = "lane-rule-priority-band"
+DESCRIPTION_BAND = (
+    "Lane rule priorities stay in the lane band: the rule carrying carrier i (tracestate, baggage) takes a "
+    "priority in routing.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 41000-50000 "
+    "to operators and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
+    "multilane:priority or pin one inside the band (routing.allocate_priorities)."
+)
+
+_NAMED_LANE = re.compile(r"ctx=lane:([a-z0-9-]*[a-z0-9])|lane(?:\[ \\t\]\*)?=(?:\[ \\t\]\*)?([a-z0-9-]*[a-z0-9])")
+
+
+def camel_conditions(conditions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """routing's snake_case input shape -> the engine's camelCase shape."""
+
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(p.title() for p in rest)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {camel(k): convert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(v) for v in value]
+        return value
+
+    return [convert(c) for c in conditions]
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: plain(value[k]) for k in value if value[k] is not None}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [plain(v) for v in value]
+    return value
+
+
+def named_lanes(conditions: Any) -> list[str]:
+    """Lane names the header values or patterns of ``conditions`` mention."""
+    found: set[str] = set()
+    for cond in as_list(conditions):
+        header = get(cond, "httpHeader") or {}
+        for text in [*as_list(get(header, "values")), *as_list(get(header, "regexValues"))]:
+            for m in _NAMED_LANE.finditer(str(text)):
+                found.add(m.group(1) or m.group(2))
+    return sorted(found)
+
+
+def check_rule(lane: str, carriers: Sequence[str], conditions: Any) -> str | None:
+    """Why a rule with ``conditions`` does not route exactly ``lane`` (or None)."""
+    if lane == naming.DEFAULT_LANE:
+        return "the default lane is the listener's default action and must not add a listener rule"
+    actual = plain(conditions)
+    expected = [camel_conditions(c) for c in routing.lane_rule_conditions(lane, carriers)]
+    if actual in expected:
+        return None
+    if not any(get(c, "httpHeader") for c in as_list(actual)):
+        return "has no http-header condition, so it captures requests of every lane"
+    others = [x for x in named_lanes(actual) if x != lane]
+    if others:
+        return f"routes lane(s) {', '.join(others)}, not this stack's lane {lane!r}"
+    return (
+        f"does not carry the exact conditions of lane {lane!r}: expected one of {expected}, got {actual}; "
+        "a looser pattern (a prefix or substring match) also captures other lanes"
+    )
+
+
+def check_priority(priority: Any, conditions: Any) -> str | None:
+    if priority is None:
+        return "has no priority: AWS would pick the lowest free one, outside the lane band"
+    names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
+    carrier = next((n for n in names if n in routing.CARRIERS), None)
+    index = routing.CARRIERS.index(carrier) if carrier else 0
+    band = routing.band(index)
+    if int(priority) not in band:
+        return (
+            f"has priority {int(priority)}, outside the {routing.CARRIERS[index]} lane band "
+            f"{band.start}..{band.stop - 1}"
+        )
+    return None
+
+
+def policies(ctx: PackContext) -> list[Policy]:
+    def lane_target(args: ResourceValidationArgs):
+        if args.resource_type != LISTENER_RULE:
+            return None
+        target = ctx.target(args.urn)
+        return target if target is not None and target.layer == "lane" else None
+
+    def own_lane(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        target = lane_target(args)
+        if target is None:
+            return  # a rule outside a lane stack is the layer policy's business
+        assert target.lane is not None and target.service is not None
+        svc = ctx.service(target.service, target.env)
+        carriers = svc.lane_carriers if svc else [routing.TRACESTATE]
+        try:
+            problem = check_rule(target.lane, carriers, args.props.get("conditions"))
+        except MultilaneError as err:
+            problem = f"cannot be checked: {err}"
+        if problem:
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+
+    def priority_band(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        target = lane_target(args)
+        if target is None:
+            return
+        problem = check_priority(args.props.get("priority"), args.props.get("conditions"))
+        if problem:
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+
+    return [
+        ResourceValidationPolicy(NAME, DESCRIPTION, own_lane, EnforcementLevel.MANDATORY),
+        ResourceValidationPolicy(BAND_NAME, DESCRIPTION_BAND, priority_band, EnforcementLevel.MANDATORY),
+    ]

@@ -1,0 +1,200 @@
+"""Layer boundaries: a stack registers only its own layer's resource types.
+
+The contract (docs/contract.md): infra owns the network, cluster and
+namespace; boot owns the ALB, its listeners and security groups, the log
+group, Cloud Map service and ECR repository; a lane owns its task
+definition, ECS service, target group, listener rules, roles and alarms;
+pipelines own the delivery machinery. An upper layer only reads a lower one.
+A type outside its layer's list is a violation: a new type joins a list in
+the same review that adds it to a layer.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from .facts import PROVIDER_PREFIX, STACK_REFERENCE, STACK_TYPE, PackContext, normalize_type
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+CLUSTER = "aws:ecs/cluster:Cluster"
+NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ECS_SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+
+_NETWORK = {
+    VPC,
+    SUBNET,
+    "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/eip:Eip",
+    "aws:ec2/routeTable:RouteTable",
+    "aws:ec2/route:Route",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
+    "aws:ec2/flowLog:FlowLog",
+}
+_IAM = {
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+}
+_SG_RULES = {
+    SECURITY_GROUP,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+}
+_S3 = {
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+}
+
+ALLOWED: dict[str, frozenset[str]] = {
+    "infra": frozenset(
+        _NETWORK
+        | {
+            CLUSTER,
+            "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+            NAMESPACE,
+            SECURITY_GROUP,  # VPC endpoint security groups
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        }
+    ),
+    "boot": frozenset(
+        _SG_RULES
+        | {
+            LOAD_BALANCER,
+            LISTENER,
+            "aws:lb/listenerCertificate:ListenerCertificate",
+            TARGET_GROUP,
+            LOG_GROUP,
+            "aws:servicediscovery/service:Service",
+            ECR_REPOSITORY,
+            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+            "aws:ecr/repositoryPolicy:RepositoryPolicy",
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+        }
+    ),
+    "lane": frozenset(
+        _IAM
+        | {
+            TASK_DEFINITION,
+            ECS_SERVICE,
+            TARGET_GROUP,
+            LISTENER_RULE,
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "aws:appautoscaling/target:Target",
+            "aws:appautoscaling/policy:Policy",
+        }
+    ),
+    "pipelines": frozenset(
+        _IAM
+        | _S3
+        | {
+            LOG_GROUP,
+            "aws:codebuild/project:Project",
+            "aws:codepipeline/pipeline:Pipeline",
+            "aws:cloudwatch/eventRule:EventRule",
+            "aws:cloudwatch/eventTarget:EventTarget",
+            "aws:sns/topic:Topic",
+            "aws:sns/topicPolicy:TopicPolicy",
+        }
+    ),
+}
+
+# (layer, type) -> why the type does not belong there and where it lives.
+_OWNER = {
+    VPC: "the VPC belongs to infra-{env}; read VpcId from its stack reference",
+    SUBNET: "subnets belong to infra-{env}; read PrivateSubnetIds/PublicSubnetIds from its stack reference",
+    "aws:ec2/internetGateway:InternetGateway": "the network belongs to infra-{env}",
+    "aws:ec2/natGateway:NatGateway": "the network belongs to infra-{env}",
+    "aws:ec2/routeTable:RouteTable": "the network belongs to infra-{env}",
+    "aws:ec2/route:Route": "the network belongs to infra-{env}",
+    LOAD_BALANCER: "the ALB belongs to boot-{service}-{env}; read LoadBalancerArn from its stack reference",
+    LISTENER: "listeners belong to boot-{service}-{env}; attach lane rules to its HttpListenerArn",
+    CLUSTER: "the cluster belongs to infra-{env}; read ClusterArn from its stack reference",
+    NAMESPACE: "the namespace belongs to infra-{env}; read NamespaceId from its stack reference",
+    ECR_REPOSITORY: "the repository belongs to boot-{service}-{env}; read RepositoryUrl from its stack reference",
+    LOG_GROUP: "the log group belongs to boot-{service}-{env}; read LogGroupName from its stack reference",
+    ECS_SERVICE: "ECS services belong to lane stacks {service}-{env}-{lane}",
+    TASK_DEFINITION: "task definitions belong to lane stacks {service}-{env}-{lane}",
+    LISTENER_RULE: "listener rules belong to lane stacks {service}-{env}-{lane}",
+    SECURITY_GROUP: "security groups belong to boot-{service}-{env}; read ServiceSecurityGroupId from its stack reference",
+}
+
+# The boundaries the issue names, checked first so their message is specific.
+FORBIDDEN: dict[str, frozenset[str]] = {
+    "lane": frozenset({VPC, SUBNET, LOAD_BALANCER, LISTENER, CLUSTER, NAMESPACE, ECR_REPOSITORY, LOG_GROUP}),
+    "boot": frozenset({ECS_SERVICE, LISTENER_RULE, TASK_DEFINITION, VPC, SUBNET, CLUSTER, NAMESPACE}),
+    "infra": frozenset({LOAD_BALANCER, LISTENER, LISTENER_RULE, ECS_SERVICE}),
+    "pipelines": frozenset({VPC, SUBNET, LOAD_BALANCER, LISTENER, LISTENER_RULE, ECS_SERVICE, CLUSTER}),
+}
+
+NAME = "layer-boundaries"
+DESCRIPTION = (
+    "Layer boundaries: a stack registers only its own layer's resource types (infra: network, cluster, "
+    "namespace; boot: ALB, listeners, security groups, log group, Cloud Map service, ECR; lane: task "
+    "definition, ECS service, target group, listener rules, roles, alarms; pipelines: delivery). This keeps "
+    "a lane deploy or delete from touching what other lanes and services share. Fix: read the resource from "
+    "the owning layer's stack reference instead of creating it, or move it to the layer that owns it."
+)
+
+
+def check_type(layer: str, type_: str, stack: str) -> str | None:
+    """The violation message for ``type_`` in a ``layer`` stack, or None."""
+    t = normalize_type(type_)
+    if t.startswith(PROVIDER_PREFIX) or t in (STACK_TYPE, STACK_REFERENCE):
+        return None
+    if t.startswith("multilane:"):
+        component_layer = t.split(":")[1]
+        if component_layer != layer:
+            return (
+                f"{layer} stack {stack} instantiates the {component_layer}-layer component {t}; "
+                f"only multilane:{layer}:* components belong here"
+            )
+        return None
+    if t in FORBIDDEN.get(layer, frozenset()):
+        why = _OWNER.get(t, f"{t} belongs to another layer")
+        return f"a {layer} stack must not create {t}: {why}"
+    if t not in ALLOWED.get(layer, frozenset()):
+        return (
+            f"{t} is not a {layer}-layer resource type; if the {layer} layer really owns it, "
+            f"add it to ALLOWED['{layer}'] in policy/layers.py in the same review"
+        )
+    return None
+
+
+def policies(ctx: PackContext) -> list[Policy]:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        target = ctx.target(args.urn)
+        if target is None:
+            why = ctx.target_error(args.urn) or "it does not resolve"
+            report(f"the stack is not a multilane stack, so its layer is unknown: {why}")
+            return
+        message = check_type(target.layer, args.resource_type, target.stack)
+        if message:
+            report(message)
+
+    return [ResourceValidationPolicy(NAME, DESCRIPTION, validate, EnforcementLevel.MANDATORY)]
