@@ -251,22 +251,23 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", dict(args.inputs)
         return fake_state(args.typ, args.name, args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        # The failures list must be a list: MockMonitor iterates it (None breaks invokes).
         if self.call_hook is not None:
             answer = self.call_hook(args)
             if answer is not None:
-                return answer, None
+                return answer, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT,
                 "arn": f"arn:aws:iam::{ACCOUNT}:user/mock",
                 "userId": "MOCK",
                 "id": ACCOUNT,
-            }, None
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": REGION, "region": REGION, "id": REGION}, None
+            return {"name": REGION, "region": REGION, "id": REGION}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         # Never pass an unknown invoke through silently.
         raise NotImplementedError(f"offline harness has no answer for invoke {args.token}")
 

@@ -796,6 +796,22 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
     )
 
 
+def artifact_bucket_policy(bucket_arn: str) -> Policy:
+    """Bucket policy of the artifact bucket: TLS only, for everyone."""
+    return document(
+        [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    )
+
+
 # --- lane task roles -------------------------------------------------------------
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
