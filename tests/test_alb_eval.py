@@ -346,3 +346,30 @@ def test_lane_of_rule_needs_every_condition_to_be_ours() -> None:
     assert alb_eval.lane_of_rule(Rule(1, (ours, hv("x-a", "1")), "t")) == ""
     assert alb_eval.lane_of_rule(Rule(1, (ours, hr("baggage", routing.baggage_pattern("blue"))), "t")) == ""
     assert alb_eval.lane_of_rule(Rule(1, (hr("tracestate", "^ctx=lane:gray$"),), "t")) == ""
+
+
+def test_rules_the_lane_program_registers_route_by_tracestate() -> None:
+    """The real lane stacks of one listener, replayed: gray, gray2, a long feature lane."""
+    image = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/dev/user-api:sha-abc123"
+    long_lane = "feature-" + "x" * 31 + "z"
+    rules: list[Rule] = []
+    targets: dict[str, str] = {}
+    for lane in ("gray", "gray2", long_lane):
+        recording = run_stack(f"user-api-dev-{lane}", config={"imageUri": image})
+        mine = alb_eval.rules_from_registrations(recording)
+        assert len(mine) == 1 and mine[0].priority == recording.outputs["RulePriority"]
+        targets[lane] = recording.outputs["TargetGroupArn"]
+        assert mine[0].target == targets[lane]
+        rules += mine
+    default = run_stack("user-api-dev-default", config={"imageUri": image})
+    assert alb_eval.rules_from_registrations(default) == []
+    alb_eval.validate_rules(rules)  # one listener: priorities unique
+    for semantics in alb_eval.ALL_SEMANTICS:
+        assert (
+            alb_eval.evaluate(rules, DEFAULT, {"tracestate": "rojo=1,\tctx=lane:gray2"}, semantics) == targets["gray2"]
+        )
+        assert alb_eval.evaluate(rules, DEFAULT, [("tracestate", "ctx=lane:gray ")], semantics) == targets["gray"]
+        assert (
+            alb_eval.evaluate(rules, DEFAULT, {"tracestate": f"ctx=lane:{long_lane}"}, semantics) == targets[long_lane]
+        )
+        assert alb_eval.evaluate(rules, DEFAULT, {"tracestate": "xctx=lane:gray"}, semantics) == DEFAULT
