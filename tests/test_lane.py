@@ -405,3 +405,26 @@ def test_cutover_model_follows_the_recorded_target_groups(params_dir: Path):
         assert cutover.Cutover.from_inputs(tg).seconds == 450
     dev_lines = [line for line in cutover.main(params_dir) if "-dev-" in line]
     assert len(dev_lines) == 2 and all(line.endswith("FAIL") and "= 450 s" in line for line in dev_lines)
+
+
+# --- the real lane stacks, replayed through the ALB evaluator -------------------------------
+
+
+def test_rules_of_real_lane_stacks_route_headers_to_their_lanes(lower):
+    from components import alb_eval
+
+    lanes = {name: lane(name, lower) for name in ("gray", "gray2", "blue")}
+    rules = [rule for rec in lanes.values() for rule in alb_eval.rules_from_registrations(rec)]
+    assert len({r.priority for r in rules}) == 3
+    default_tg = lower[BOOT_REF]["DefaultTargetGroupArn"]
+    tg = {name: rec.outputs["TargetGroupArn"] for name, rec in lanes.items()}
+    cases = {
+        "ctx=lane:gray": tg["gray"],
+        "rojo=00f0, ctx=lane:gray2 ,congo=t61r": tg["gray2"],
+        "vendor=1,ctx=lane:blue": tg["blue"],
+        "xctx=lane:gray": default_tg,
+        "ctx=lane:green": default_tg,
+    }
+    for header, target in cases.items():
+        assert alb_eval.evaluate(rules, default_tg, {"tracestate": header}) == target, header
+    assert alb_eval.evaluate(rules, default_tg, {}) == default_tg
