@@ -70,8 +70,9 @@ def _properties(meta: StepEventMetadata) -> dict[str, str]:
     props: dict[str, str] = {}
     for path, diff in (meta.detailed_diff or {}).items():
         props[path] = diff.diff_kind.value if hasattr(diff.diff_kind, "value") else str(diff.diff_kind)
-    for path in meta.diffs or []:
-        props.setdefault(path, "update")
+    if not props:  # the engine sends detailedDiff when the provider supports it, else only top-level keys
+        for path in meta.diffs or []:
+            props[path] = "update"
     for path in meta.keys or []:
         if KIND_OF_OP.get(meta.op.value) == "replace":
             props[path] = props.get(path, "update").split("-")[0] + "-replace"

@@ -3,7 +3,8 @@
 The lane program picks ``allocate_priorities(service, lane, count, taken={},
 pinned=config.priority)``: deterministic, with no view of the listener. Before
 ``up`` the runner reads the listener's live rules, computes the real ``taken``
-(priority -> owning lane, from the rules' ``Lane`` tag) and, when the
+(priority -> owning lane, read back from each rule's header pattern with
+components.alb_eval, else from its ``Lane`` tag) and, when the
 program's slot is held by another lane, pins ``multilane:priority`` to a free
 slot. A lane whose rules are already on the listener keeps its priority.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from components.errors import MultilaneError
 
@@ -24,7 +26,7 @@ from components.errors import MultilaneError
 class LiveRule:
     arn: str
     priority: int
-    lane: str | None  # from the rule's Lane tag; None when untagged
+    lane: str | None  # the lane it routes to (its header pattern, else its Lane tag); None: no lane's
 
 
 # listener ARN -> its rules (default rule excluded), or None when AWS is not reachable.
@@ -84,8 +86,33 @@ def plan(
     return PriorityPlan(desired, live, live[0], f"{why}; pinning multilane:priority={live[0]}")
 
 
+def lane_of_raw_rule(raw: Mapping[str, Any]) -> str | None:
+    """The lane a describe_rules entry routes to, read back from its header
+    pattern (components.alb_eval); None for rules multilane did not build."""
+    from components import alb_eval
+
+    try:
+        (rule,) = alb_eval.rules_from_describe_rules({"Rules": [raw]})
+    except (alb_eval.RuleError, KeyError, ValueError):
+        return None  # e.g. an operator's path-pattern rule
+    return alb_eval.lane_of_rule(rule) or None
+
+
+def live_rules(pages: list[Mapping[str, Any]], tags: Mapping[str, str]) -> list[LiveRule]:
+    """LiveRules from describe_rules pages; ``tags`` maps rule ARN -> Lane tag
+    (used when the pattern does not name a lane)."""
+    out = []
+    for page in pages:
+        for raw in page.get("Rules", []):
+            if raw.get("IsDefault") or raw.get("Priority") == "default":
+                continue
+            lane = lane_of_raw_rule(raw) or tags.get(raw["RuleArn"])
+            out.append(LiveRule(raw["RuleArn"], int(raw["Priority"]), lane))
+    return out
+
+
 def boto3_rules_source(listener_arn: str) -> list[LiveRule] | None:
-    """The listener's rules and their Lane tags, or None without AWS credentials."""
+    """The listener's rules and their lanes, or None without AWS credentials."""
     import boto3
 
     session = boto3.session.Session()
@@ -93,15 +120,12 @@ def boto3_rules_source(listener_arn: str) -> list[LiveRule] | None:
         return None
     region = listener_arn.split(":")[3] or session.region_name
     elbv2 = session.client("elbv2", region_name=region)
-    rules = []
-    for page in elbv2.get_paginator("describe_rules").paginate(ListenerArn=listener_arn):
-        rules.extend(page["Rules"])
-    rules = [r for r in rules if not r.get("IsDefault") and r.get("Priority") != "default"]
-    lanes: dict[str, str] = {}
-    arns = [r["RuleArn"] for r in rules]
+    pages = list(elbv2.get_paginator("describe_rules").paginate(ListenerArn=listener_arn))
+    arns = [r["RuleArn"] for p in pages for r in p["Rules"] if not r.get("IsDefault")]
+    tags: dict[str, str] = {}
     for i in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
         for desc in elbv2.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
             for tag in desc.get("Tags", []):
                 if tag["Key"] == "Lane":
-                    lanes[desc["ResourceArn"]] = tag["Value"]
-    return [LiveRule(r["RuleArn"], int(r["Priority"]), lanes.get(r["RuleArn"])) for r in rules]
+                    tags[desc["ResourceArn"]] = tag["Value"]
+    return live_rules(pages, tags)
