@@ -19,6 +19,19 @@ def _one(found: dict[str, Any], key: str, what: str) -> Any:
     return items[0]
 
 
+def _active(described: dict[str, Any], what: str) -> dict[str, Any]:
+    # ECS keeps deleted services and deregistered revisions describable as INACTIVE.
+    if described.get("status") == "INACTIVE":
+        raise EmulationError(f"{what} is INACTIVE (deleted)")
+    return described
+
+
+def _configuration(cluster: dict[str, Any]) -> dict[str, Any]:
+    # Task and service counters are the cluster's load, not its configuration:
+    # they change whenever any lane's service comes or goes.
+    return {k: v for k, v in cluster.items() if not k.endswith("Count")}
+
+
 @emulates("aws:ecs/cluster:Cluster")
 def cluster(req: Request) -> Emulated:
     i = req.inputs
@@ -37,7 +50,7 @@ def cluster(req: Request) -> Emulated:
         arn,
         req.state(arn=arn, name=name),
         delete=lambda: req.call("ecs", "delete_cluster", cluster=arn),
-        probe=lambda: _one(req.call("ecs", "describe_clusters", clusters=[arn]), "clusters", f"cluster {name}"),
+        probe=lambda: _configuration(_one(req.call("ecs", "describe_clusters", clusters=[arn]), "clusters", name)),
     )
 
 
@@ -163,7 +176,7 @@ def task_definition(req: Request) -> Emulated:
         f"{family}:{td['revision']}",
         req.state(arn=arn, arnWithoutRevision=arn.rsplit(":", 1)[0], revision=td["revision"]),
         delete=lambda: req.call("ecs", "deregister_task_definition", taskDefinition=arn),
-        probe=lambda: req.call("ecs", "describe_task_definition", taskDefinition=arn)["taskDefinition"],
+        probe=lambda: _active(req.call("ecs", "describe_task_definition", taskDefinition=arn)["taskDefinition"], arn),
     )
 
 
@@ -269,8 +282,8 @@ def ecs_service(req: Request) -> Emulated:
         arn,
         req.state(arn=arn, name=name),
         delete=delete,
-        probe=lambda: _one(
-            req.call("ecs", "describe_services", cluster=cluster_ref, services=[name]), "services", f"service {name}"
+        probe=lambda: _active(
+            _one(req.call("ecs", "describe_services", cluster=cluster_ref, services=[name]), "services", name), name
         ),
         update=update,
     )

@@ -65,7 +65,7 @@ class Request:
     inputs: dict[str, Any]
     region: str
 
-    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+    def call(self, service: str, operation: str, /, **params: Any) -> dict[str, Any]:
         return self.emulator.call(service, operation, region=self.region, **params)
 
     def client(self, service: str) -> Any:
@@ -188,7 +188,7 @@ class Emulator:
                 )
             return self._clients[key]
 
-    def call(self, service: str, operation: str, *, region: str | None = None, **params: Any) -> dict[str, Any]:
+    def call(self, service: str, operation: str, /, *, region: str | None = None, **params: Any) -> dict[str, Any]:
         """``operation`` is the boto3 method name (create_vpc)."""
         client = self.client(service, region)
         api_name = client.meta.method_to_api_mapping[operation]
