@@ -139,6 +139,8 @@ class AppLane(pulumi.ComponentResource):
         exec_role = aws.iam.Role(
             "execution-role",
             name=naming.lane_role_name(service, env, lane, "exec"),
+            # The app pipeline may manage and pass only roles under this path.
+            path=naming.lane_role_path(service, env),
             description=f"ECS starts {service} lane {lane} ({env}) tasks with this role",
             assume_role_policy=assume,
             tags=tags,
@@ -162,6 +164,7 @@ class AppLane(pulumi.ComponentResource):
         task_role = aws.iam.Role(
             "task-role",
             name=naming.lane_role_name(service, env, lane, "task"),
+            path=naming.lane_role_path(service, env),
             description=f"identity of {service} lane {lane} ({env}) application code",
             assume_role_policy=assume,
             tags=tags,

@@ -428,3 +428,9 @@ def test_rules_of_real_lane_stacks_route_headers_to_their_lanes(lower):
     for header, target in cases.items():
         assert alb_eval.evaluate(rules, default_tg, {"tracestate": header}) == target, header
     assert alb_eval.evaluate(rules, default_tg, {}) == default_tg
+
+
+def test_lane_roles_live_under_the_path_the_app_pipeline_may_manage(any_lane):
+    roles = any_lane.of_type("aws:iam/role:Role")
+    assert len(roles) == 2
+    assert {r.inputs["path"] for r in roles} == {naming.lane_role_path("user-api", "dev")}
