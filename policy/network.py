@@ -156,6 +156,13 @@ def listener_ports_of_group(resources: list[PolicyResource], group: PolicyResour
     return ports
 
 
+def _ports(from_port: Any, to_port: Any) -> str:
+    # The engine sends numbers as floats: 22.0 reads as 22 here.
+    low = "all" if from_port is None else str(int(from_port))
+    high = "all" if to_port is None else str(int(to_port))
+    return low if low == high else f"{low}-{high}"
+
+
 def check_world_ingress(resources: list[PolicyResource], report: ReportViolation) -> None:
     for res in resources:
         for group, protocol, from_port, to_port, cidr in world_ingress(res):
@@ -171,7 +178,7 @@ def check_world_ingress(resources: list[PolicyResource], report: ReportViolation
                 report(f"{where} with protocol {protocol or 'all'!s}; open only tcp listener ports", res.urn)
                 continue
             if from_port is None or to_port is None or int(from_port) != int(to_port) or int(from_port) not in ports:
-                span = f"{from_port}-{to_port}" if from_port != to_port else f"{from_port}"
+                span = _ports(from_port, to_port)
                 report(
                     f"{where} on port(s) {span}; the load balancer's listener ports are {sorted(ports)}",
                     res.urn,
