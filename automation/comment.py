@@ -120,24 +120,31 @@ def details(o: StackOutcome) -> str:
     lines = [f"<details><summary>{icon} <code>{cell(o.stack)}</code>: {_summary_line(o)}</summary>", ""]
     if o.status in ("failed", "skipped"):
         errors = o.changes.errors or [o.message]
-        lines.append(_fence("\n\n".join(e for e in errors if e) or "failed"))
+        lines += [_fence("\n\n".join(e for e in errors if e) or "failed"), ""]
+    for warning in o.changes.warnings[:10]:
+        lines.append(f"> ⚠️ {cell(warning)}")
     for note in o.notes:
         lines.append(f"_{cell(note)}_")
+    if lines[-1] != "":
         lines.append("")
     resources = o.changes.resources
     if resources:
         order = {k: i for i, k in enumerate(("replace", "delete", "create", "update"))}
         resources = sorted(resources, key=lambda r: (order.get(r.kind, 9), r.type, r.name))
-        lines += ["", "| Change | Resource | Type | Changed properties |", "|---|---|---|---|"]
+        lines += ["| Change | Resource | Type | Changed properties |", "|---|---|---|---|"]
         for r in resources[:MAX_RESOURCES]:
             props = _properties(r.properties) if r.kind in ("update", "replace") else "–"
             lines.append(f"| {SYMBOL[r.kind]} {r.kind} | {code(r.name)} | {code(r.type)} | {props} |")
         if len(resources) > MAX_RESOURCES:
-            lines.append(f"\n_... and {len(resources) - MAX_RESOURCES} more resources (see the job log)_")
-    elif o.status == "ok":
-        lines.append("No resource changes.")
-    lines += ["", "</details>", ""]
+            lines += ["", f"_... and {len(resources) - MAX_RESOURCES} more resources (see the job log)_"]
+        lines.append("")
+    lines += ["</details>", "", ""]
     return "\n".join(lines)
+
+
+def wants_details(o: StackOutcome) -> bool:
+    """Unchanged stacks with nothing to say get a table row only."""
+    return state(o) != "same" or bool(o.changes.warnings)
 
 
 def render(data: CommentInput, limit: int = LIMIT) -> str:
@@ -169,7 +176,7 @@ def render(data: CommentInput, limit: int = LIMIT) -> str:
     text = "\n".join(head + table) + "\n\n"
     note_room = 400
     left_out = 0
-    for o in ordered:
+    for o in (o for o in ordered if wants_details(o)):
         section = details(o)
         if left_out or len(text) + len(section) + note_room > limit:
             left_out += 1

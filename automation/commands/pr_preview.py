@@ -21,7 +21,7 @@ from automation import affected, comment
 from automation.commands.common import EXIT_FAILED, EXIT_OK, add_common, make_runner
 from automation.inputs import Request
 from automation.progress import StackOutcome, summary_json
-from automation.runner import ROOT_DIR
+from automation.runner import ROOT_DIR, Runner
 from components import stackname
 from components.errors import MultilaneError
 
@@ -67,14 +67,12 @@ def read_changed_files(path: str) -> list[str]:
         raise MultilaneError(f"--changed-files {path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    start = time.monotonic()
-    changed = read_changed_files(args.changed_files) if args.changed_files else git_changed_files(args.base)
-    runner = make_runner(args, blocked_status="skipped")
-    known = {s.name for s in runner.backend.list_stacks()} | set(affected.known_stack_files(runner.stacks_dir))
+def preview_affected(
+    runner: Runner, changed: list[str], known: set[str], base: str
+) -> tuple[list[StackOutcome], dict[str, list[str]], str]:
+    """Preview the stacks ``changed`` affects; (outcomes, reasons, markdown)."""
     reasons = affected.affected_stacks(changed, known, runner.params_dir)
-    runner.note(f"{len(changed)} changed file(s) against {args.base}: {len(reasons)} stack(s) to preview")
-
+    runner.note(f"{len(changed)} changed file(s) against {base}: {len(reasons)} stack(s) to preview")
     early: dict[str, StackOutcome] = {}
     targets = []
     configs: dict[str, dict[str, str]] = {}
@@ -92,8 +90,16 @@ def run(args: argparse.Namespace) -> int:
             runner.progress.finish(early[stack])
     ran = {o.stack: o for o in runner.run("preview", targets, configs, "pr-preview", independent=True)}
     outcomes = [early.get(s) or ran[s] for s in reasons]
+    markdown = comment.render(comment.CommentInput(outcomes, reasons, base, len(changed)))
+    return outcomes, reasons, markdown
 
-    markdown = comment.render(comment.CommentInput(outcomes, reasons, args.base, len(changed)))
+
+def run(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    changed = read_changed_files(args.changed_files) if args.changed_files else git_changed_files(args.base)
+    runner = make_runner(args, blocked_status="skipped")
+    known = {s.name for s in runner.backend.list_stacks()} | set(affected.known_stack_files(runner.stacks_dir))
+    outcomes, reasons, markdown = preview_affected(runner, changed, known, args.base)
     if args.output:
         Path(args.output).write_text(markdown)
     elif not args.json:
