@@ -8,7 +8,9 @@ translates Pulumi's exceptions into the three below and nothing else.
 
 State backend: ``PULUMI_BACKEND_URL`` when set (an S3 bucket in CI), else a
 local file backend under the repo (``.pulumi-state/``, git-ignored), and the
-runner says which one it uses.
+runner says which one it uses. ``MULTILANE_SECRETS_PROVIDER`` (set by the
+pipelines' CodeBuild projects, e.g. ``awskms://...``) is the secrets provider
+of stacks the runner creates; without it the passphrase provider is used.
 """
 
 from __future__ import annotations
@@ -113,6 +115,9 @@ class Backend(Protocol):
 class BackendChoice:
     url: str
     local: bool
+    # Secrets provider for new stacks (e.g. awskms://alias/x?region=...); the
+    # pipelines' CodeBuild projects set MULTILANE_SECRETS_PROVIDER.
+    secrets_provider: str | None = None
 
     @property
     def note(self) -> str:
@@ -127,9 +132,10 @@ class BackendChoice:
 def choose_backend(env: Mapping[str, str] | None = None) -> BackendChoice:
     env = os.environ if env is None else env
     url = env.get("PULUMI_BACKEND_URL", "").strip()
+    secrets = env.get("MULTILANE_SECRETS_PROVIDER", "").strip() or None
     if url:
-        return BackendChoice(url, local=False)
-    return BackendChoice(f"file://{LOCAL_STATE_DIR}", local=True)
+        return BackendChoice(url, local=False, secrets_provider=secrets)
+    return BackendChoice(f"file://{LOCAL_STATE_DIR}", local=True, secrets_provider=secrets)
 
 
 # --- the real adapter ---------------------------------------------------------------
@@ -163,7 +169,7 @@ class PulumiBackend:
     def _env(self) -> dict[str, str]:
         env = {"PULUMI_BACKEND_URL": self.choice.url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
         if self.choice.local:
-            LOCAL_STATE_DIR.mkdir(exist_ok=True)
+            Path(self.choice.url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
             # The local backend encrypts config secrets with a passphrase; the
             # program has no secrets, so an empty one unless the user sets it.
             if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and "PULUMI_CONFIG_PASSPHRASE_FILE" not in os.environ:
@@ -173,7 +179,9 @@ class PulumiBackend:
     def _workspace(self):
         from pulumi.automation import LocalWorkspace
 
-        return LocalWorkspace(work_dir=str(self.work_dir), env_vars=self._env())
+        return LocalWorkspace(
+            work_dir=str(self.work_dir), env_vars=self._env(), secrets_provider=self.choice.secrets_provider
+        )
 
     def _select(self, stack: str):
         from pulumi.automation import Stack

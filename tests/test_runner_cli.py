@@ -99,6 +99,13 @@ def test_promote_and_lanes(fake, capsys):
     assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == IMAGE
 
 
+def test_destroy_remove(fake, capsys):
+    fake.seed("user-api-dev-gray")
+    assert main(["destroy", "user-api-dev-gray", "--remove"]) == 0
+    assert fake.ops() == [("destroy", "user-api-dev-gray"), ("rm", "user-api-dev-gray")]
+    assert not fake.stack_exists("user-api-dev-gray")
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
@@ -142,4 +149,8 @@ def test_backend_choice_says_where_state_lives():
     assert local.local and local.url.endswith("/.pulumi-state")
     assert "PULUMI_BACKEND_URL is not set: using the local file backend" in local.note
     s3 = choose_backend({"PULUMI_BACKEND_URL": "s3://acme-multilane-state-dev"})
-    assert not s3.local and s3.url == "s3://acme-multilane-state-dev"
+    assert not s3.local and s3.url == "s3://acme-multilane-state-dev" and s3.secrets_provider is None
+    kms = choose_backend(
+        {"PULUMI_BACKEND_URL": "s3://b", "MULTILANE_SECRETS_PROVIDER": "awskms://alias/x?region=ap-southeast-2"}
+    )
+    assert kms.secrets_provider == "awskms://alias/x?region=ap-southeast-2"

@@ -31,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             help="stack names (infra-dev, boot-user-api-dev, user-api-dev-gray, pipelines-dev); "
             "none: the lane named by --var SERVICE/LANE/ENV",
         )
-        if op != "destroy":
+        if op == "destroy":
+            p.add_argument(
+                "--remove", action="store_true", help="also remove the stacks (history and config) once empty"
+            )
+        else:
             p.add_argument(
                 "--params-file",
                 metavar="FILE",
@@ -54,4 +58,9 @@ def run(args: argparse.Namespace) -> int:
     runner = make_runner(args)
     configs = runner.prepare(args.op, request)
     outcomes = runner.run(args.op, request.targets, configs, request.message)
+    if args.op == "destroy" and args.remove:
+        for o in outcomes:
+            if o.status == "ok":
+                runner.backend.remove_stack(o.stack)
+                o.notes.append("stack removed")
     return report(args.op, args, runner, outcomes, start)
