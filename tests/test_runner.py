@@ -311,3 +311,14 @@ def test_vars_disagreeing_with_the_parameter_file(tmp_path):
 def test_parallel_out_of_range():
     with pytest.raises(MultilaneError, match="--parallel 0 is out of range"):
         Runner(FakeBackend(), parallel=0)
+
+
+def test_independent_previews_share_one_bounded_pool(tmp_path):
+    # pr-preview: previews change nothing, so layers do not wait for each other.
+    fake = FakeBackend.deployed(*LOWER, *LANES, delay=0.05)
+    runner = make_runner(fake, tmp_path, parallel=3)
+    runner.run("preview", targets("infra-dev", "boot-user-api-dev", *LANES), independent=True)
+    calls = [c for c in fake.calls if c.op == "preview"]
+    assert len(calls) == 6 and max_overlap(calls) == 3
+    infra = _call(fake, "preview", "infra-dev")
+    assert any(c.start < infra.end for c in calls if c.stack in LANES)

@@ -67,6 +67,23 @@ def test_up_with_the_pipeline_parameter_file(fake, tmp_path, capsys):
     assert "note: fake in-memory backend" in err
 
 
+def test_deploy_buildspec_call(fake, tmp_path, capsys):
+    # ci/deploy-buildspec.yaml: up "$DEPLOY_STACK" --params-file ... --var SERVICE --var LANE --var BRANCH, ENV from APP_ENV
+    params_file = tmp_path / "cfn-params.json"
+    parameters = {"ServiceName": "user-api", "Env": "dev", "Lane": "gray", "ImageUri": IMAGE}
+    params_file.write_text(json.dumps({"Parameters": parameters}))
+    argv = ["up", "user-api-dev-gray", "--params-file", str(params_file)]
+    argv += ["--var", "SERVICE=user-api", "--var", "LANE=gray", "--var", "BRANCH=release/1.2.3"]
+    assert main(argv) == 0
+    (call,) = [c for c in fake.calls if c.op == "up"]
+    assert (call.stack, call.config["multilane:imageUri"]) == ("user-api-dev-gray", IMAGE)
+    argv[1] = "user-api-dev-blue"
+    assert main(argv) == 2
+    assert (
+        "the variables name stack 'user-api-dev-gray', which is not among the stacks given" in capsys.readouterr().err
+    )
+
+
 def test_json_gives_machines_the_same(fake, capsys):
     rc = main(["preview", "user-api-dev-default", "--json"])
     assert rc == 0
