@@ -23,7 +23,7 @@ DEV_BOOTS = {"boot-user-api-dev", "boot-order-api-dev"}
 
 def test_every_layer_has_examples_in_both_envs():
     layers = {(e.layer, e.stack.split("-")[-1] if e.layer != "lane" else "") for e in EXAMPLES}
-    for layer in ("infra", "boot"):
+    for layer in ("infra", "boot", "pipelines"):
         assert (layer, "dev") in layers and (layer, "prod") in layers
     lanes = {e.stack for e in EXAMPLES if e.layer == "lane"}
     assert {"user-api-dev-default", "user-api-dev-gray", f"user-api-dev-{audit.LONG_LANE}"} <= lanes
