@@ -110,6 +110,22 @@ VPC_WRITE_ACTIONS = (
     "ec2:ReplaceRouteTableAssociation",
 )
 
+# Lanes own no EC2 resource at all: every EC2 change is someone else's.
+EC2_ALL_WRITES = (
+    "ec2:Allocate*",
+    "ec2:Associate*",
+    "ec2:Attach*",
+    "ec2:Authorize*",
+    "ec2:Create*",
+    "ec2:Delete*",
+    "ec2:Detach*",
+    "ec2:Disassociate*",
+    "ec2:Modify*",
+    "ec2:Release*",
+    "ec2:Replace*",
+    "ec2:Revoke*",
+)
+
 # Security groups belong to boot (ALB and service groups).
 SECURITY_GROUP_WRITE_ACTIONS = (
     "ec2:AuthorizeSecurityGroupEgress",
@@ -265,7 +281,8 @@ def _state_access(scope: Scope, own: str, reads: Sequence[str]) -> list[Statemen
     """Read the backend's meta file, the lower layers' state and its own; write its own."""
     read_resources = [scope.meta, *scope.state(own)]
     for glob in reads:
-        read_resources += scope.state(glob)
+        # A StackReference reads only the checkpoint of the stack it names.
+        read_resources.append(scope.state(glob)[0])
     out = [
         _stmt(
             "ListStateBucket",
@@ -314,9 +331,9 @@ def _deny_state_outside(scope: Scope, own: str) -> Statement:
 
 def _deny_layers_state(scope: Scope, layers: Sequence[str]) -> Statement:
     """The article's explicit Deny on other layers' stacks, in any env."""
-    resources: list[str] = []
-    for layer in layers:
-        resources += scope.state(f"{layer}-*")
+    # ".pulumi/*/multilane/boot-*" covers stacks/, history/, backups/ and
+    # locks/organization/ alike (IAM's "*" spans "/").
+    resources = [scope.s3(scope.state_bucket, f"{naming.STATE_ROOT}/*/{naming.PROJECT}/{layer}-*") for layer in layers]
     resources.append(scope.meta)
     return _stmt("DenyOtherLayersState", "Deny", STATE_WRITE_ACTIONS, resources)
 
@@ -734,7 +751,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
             _stmt(
                 "DenySharedNetworkAndLoadBalancers",
                 "Deny",
-                [*LB_WRITE_ACTIONS, *VPC_WRITE_ACTIONS, *SECURITY_GROUP_WRITE_ACTIONS, *ECS_CLUSTER_WRITE_ACTIONS],
+                [*LB_WRITE_ACTIONS, *EC2_ALL_WRITES, *ECS_CLUSTER_WRITE_ACTIONS],
                 ["*"],
             ),
             _deny_foreign_tagged(
@@ -748,6 +765,27 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "elasticloadbalancing:AddTags",
                     "elasticloadbalancing:RemoveTags",
                 ],
+            ),
+            # Name prefixes cannot separate every pair of services ("user-*"
+            # also matches the ECS service "user-api-gray"; long names share
+            # target group heads), so existing lane resources must carry this
+            # service's Service tag (naming.tags) to be changed at all.
+            _stmt(
+                "DenyChangingOtherServicesResources",
+                "Deny",
+                [
+                    "cloudwatch:DeleteAlarms",
+                    "ecs:DeleteService",
+                    "ecs:UpdateService",
+                    "elasticloadbalancing:DeleteRule",
+                    "elasticloadbalancing:DeleteTargetGroup",
+                    "elasticloadbalancing:ModifyRule",
+                    "elasticloadbalancing:ModifyTargetGroup",
+                    "elasticloadbalancing:ModifyTargetGroupAttributes",
+                    "elasticloadbalancing:SetRulePriorities",
+                ],
+                ["*"],
+                Condition={"StringNotEquals": {"aws:ResourceTag/Service": service}},
             ),
             _deny_iam(scope, [lane_roles]),
         ]

@@ -65,7 +65,8 @@ LANE_ROLE = f"arn:aws:iam::{ACCOUNT}:role{naming.lane_role_path('user-api', 'dev
 ORDER_ROLE = f"arn:aws:iam::{ACCOUNT}:role{naming.lane_role_path('order-api', 'dev')}{naming.lane_role_name('order-api', 'dev', 'gray', 'task')}"
 TO_ECS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
 BOOT_TAGGED = {"aws:ResourceTag/Layer": "boot"}
-LANE_TAGGED = {"aws:ResourceTag/Layer": "lane"}
+LANE_TAGGED = {"aws:ResourceTag/Layer": "lane", "aws:ResourceTag/Service": "user-api"}
+ORDER_TAGGED = {"aws:ResourceTag/Layer": "lane", "aws:ResourceTag/Service": "order-api"}
 
 # (role, action, resource, context, expected, with admin policy too)
 TABLE = [
@@ -113,8 +114,9 @@ TABLE = [
     # --- app role: lane-scoped AWS resources -------------------------------------------
     ("app", "ecs:CreateService", arn("ecs", "service/multilane-dev/user-api-gray"), {}, ALLOW, False),
     ("app", "ecs:UpdateService", arn("ecs", "service/multilane-dev/user-api-default"), LANE_TAGGED, ALLOW, False),
-    ("app", "ecs:UpdateService", arn("ecs", "service/multilane-dev/order-api-gray"), {}, IMPLICIT_DENY, False),
-    ("app", "ecs:UpdateService", arn("ecs", "service/multilane-prod/user-api-gray"), {}, IMPLICIT_DENY, False),
+    ("app", "ecs:UpdateService", arn("ecs", "service/multilane-dev/order-api-gray"), ORDER_TAGGED, EXPLICIT_DENY, True),
+    ("app", "ecs:UpdateService", arn("ecs", "service/multilane-dev/user-api-gray"), {}, EXPLICIT_DENY, True),
+    ("app", "ecs:UpdateService", arn("ecs", "service/multilane-prod/user-api-gray"), LANE_TAGGED, IMPLICIT_DENY, False),
     ("app", "ecs:RegisterTaskDefinition", arn("ecs", "task-definition/user-api-dev-gray:3"), {}, ALLOW, False),
     ("app", "ecs:RegisterTaskDefinition", arn("ecs", "task-definition/order-api-dev-gray:1"), {}, IMPLICIT_DENY, False),
     ("app", "ecs:DeleteCluster", arn("ecs", "cluster/multilane-dev"), {}, EXPLICIT_DENY, True),
@@ -148,9 +150,9 @@ TABLE = [
         "app",
         "elasticloadbalancing:DeleteTargetGroup",
         arn("elasticloadbalancing", f"targetgroup/{ORDER_TG}/abc"),
-        {},
-        IMPLICIT_DENY,
-        False,
+        ORDER_TAGGED,
+        EXPLICIT_DENY,
+        True,
     ),
     (
         "app",
@@ -180,7 +182,7 @@ TABLE = [
         "app",
         "elasticloadbalancing:SetRulePriorities",
         arn("elasticloadbalancing", f"listener-rule/app/{ALB}/50dc/f00d/9e1"),
-        {},
+        LANE_TAGGED,
         ALLOW,
         False,
     ),
@@ -215,8 +217,16 @@ TABLE = [
         "app",
         "cloudwatch:DeleteAlarms",
         arn("cloudwatch", "alarm:order-api-dev-gray-target-5xx"),
-        {},
-        IMPLICIT_DENY,
+        ORDER_TAGGED,
+        EXPLICIT_DENY,
+        True,
+    ),
+    (
+        "app",
+        "cloudwatch:DeleteAlarms",
+        arn("cloudwatch", "alarm:user-api-dev-gray-target-5xx"),
+        LANE_TAGGED,
+        ALLOW,
         False,
     ),
     # --- app role: its lane roles only ---------------------------------------------------
@@ -378,6 +388,16 @@ def test_a_service_whose_name_prefixes_another_cannot_write_the_others_state():
     user = iam.app_deploy_policy(SCOPE, "user", "multilane-dev-user-deploy")
     assert evaluate([user], "s3:PutObject", stack_file("user-dev-gray")) == ALLOW
     assert evaluate([user], "s3:PutObject", stack_file("user-api-dev-gray")) == EXPLICIT_DENY
+
+
+def test_name_prefixes_shared_between_services_are_closed_by_the_service_tag():
+    # The ECS service name is "{service}-{lane}": "user-*" also matches
+    # user-api's lanes; the Service tag keeps service "user" out.
+    user = iam.app_deploy_policy(SCOPE, "user", "multilane-dev-user-deploy")
+    resource = arn("ecs", "service/multilane-dev/user-api-gray")
+    assert evaluate([user], "ecs:UpdateService", resource, LANE_TAGGED) == EXPLICIT_DENY
+    own = {"aws:ResourceTag/Layer": "lane", "aws:ResourceTag/Service": "user"}
+    assert evaluate([user], "ecs:UpdateService", arn("ecs", "service/multilane-dev/user-gray"), own) == ALLOW
 
 
 def test_kms_alias_is_matched_through_the_key_aliases():
