@@ -355,6 +355,9 @@ class Runner:
         except MultilaneError as err:
             outcome.status = "failed"
             outcome.message = str(err)
+        except Exception as err:  # e.g. an AWS API error while reading the listener: fail this stack, not the run
+            outcome.status = "failed"
+            outcome.message = f"{type(err).__name__}: {_first_line(str(err))}"
         finally:
             if created_for_preview:
                 try:

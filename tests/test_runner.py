@@ -322,3 +322,16 @@ def test_independent_previews_share_one_bounded_pool(tmp_path):
     assert len(calls) == 6 and max_overlap(calls) == 3
     infra = _call(fake, "preview", "infra-dev")
     assert any(c.start < infra.end for c in calls if c.stack in LANES)
+
+
+def test_an_aws_error_fails_that_stack_only(tmp_path):
+    def denied(arn):
+        raise PermissionError("AccessDenied: elasticloadbalancing:DescribeRules")
+
+    fake = FakeBackend.deployed(*LOWER)
+    outcomes = make_runner(fake, tmp_path, rules_source=denied).run(
+        "up", targets("user-api-dev-default", "user-api-dev-gray")
+    )
+    assert [o.status for o in outcomes] == ["ok", "failed"]
+    assert outcomes[1].message == "PermissionError: AccessDenied: elasticloadbalancing:DescribeRules"
+    assert fake.ops("up") == [("up", "user-api-dev-default")]
