@@ -223,3 +223,11 @@ def test_pr_preview_reports_a_lane_whose_boot_is_missing_as_skipped(fake, tmp_pa
     assert "⚠️ skipped | `order-api-dev-default`" in text
     assert "`python -m automation up boot-order-api-dev`" in text
     assert rc == 0  # a stack that cannot be previewed yet is reported, not a failed preview
+
+
+def test_pr_preview_with_an_unknown_base_is_one_sentence(fake, capsys):
+    assert main(["pr-preview", "--base", "no-such-ref-xyz"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "error: git cannot diff against base 'no-such-ref-xyz' (ambiguous argument" in err
+    assert fake.calls == []

@@ -52,7 +52,8 @@ def git_changed_files(base: str, cwd: Path = ROOT_DIR) -> list[str]:
     except OSError as exc:
         raise MultilaneError(f"cannot run git to list changed files ({exc}); pass --changed-files FILE") from None
     if proc.returncode != 0:
-        why = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        lines = proc.stderr.strip().splitlines() or ["unknown error"]
+        why = next((line for line in lines if line.startswith("fatal:")), lines[0]).removeprefix("fatal: ").rstrip(".")
         raise MultilaneError(
             f"git cannot diff against base {base!r} ({why}); fetch it (actions/checkout with fetch-depth: 0) "
             "or pass --changed-files FILE"
