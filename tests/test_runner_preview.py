@@ -231,3 +231,29 @@ def test_pr_preview_with_an_unknown_base_is_one_sentence(fake, capsys):
     assert "Traceback" not in err
     assert "error: git cannot diff against base 'no-such-ref-xyz' (ambiguous argument" in err
     assert fake.calls == []
+
+
+def test_changed_files_come_from_git_since_the_merge_base(tmp_path):
+    import subprocess
+
+    from automation.commands.pr_preview import git_changed_files
+
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "infra-dev.json").write_text("{}")
+    (tmp_path / "old.txt").write_text("x")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    git("checkout", "-q", "-b", "feature")
+    (tmp_path / "params" / "infra-dev.json").write_text('{"a": 1}')
+    git("mv", "old.txt", "new.txt")
+    git("commit", "-q", "-am", "change")
+    assert sorted(git_changed_files("main", cwd=tmp_path)) == ["new.txt", "old.txt", "params/infra-dev.json"]
