@@ -38,38 +38,22 @@ MAX_PARALLEL = 32
 ROOT_DIR = Path(__file__).resolve().parent.parent
 PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
 
-# The outputs a stack of one layer reads from the layers below (docs/contract.md).
-INFRA_KEYS = (
-    "VpcId",
-    "PublicSubnetIds",
-    "PrivateSubnetIds",
-    "ClusterName",
-    "ClusterArn",
-    "NamespaceId",
-    "NamespaceName",
-    "NamespaceArn",
-)
-BOOT_KEYS = (
-    "LoadBalancerArn",
-    "LoadBalancerDnsName",
-    "HttpListenerArn",
-    "DefaultTargetGroupArn",
-    "LogGroupName",
-    "ServiceDiscoveryServiceArn",
-    "AlbSecurityGroupId",
-    "ServiceSecurityGroupId",
-    "RepositoryUrl",
-)
-LANE_KEYS = (
-    "Lane",
-    "ServiceName",
-    "TargetGroupArn",
-    "ListenerRuleArns",
-    "RulePriority",
-    "TaskDefinitionArn",
-    "ImageUri",
-    "RouteHeader",
-)
+# What each layer's program reads from the layers below (require_output in
+# components/boot.py and components/lane.py; tests/test_runner.py keeps these
+# in step with the code).
+READS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId"),
+    ("lane", "infra"): ("VpcId", "PrivateSubnetIds", "ClusterName", "ClusterArn"),
+    ("lane", "boot"): (
+        "HttpListenerArn",
+        "LoadBalancerArn",
+        "DefaultTargetGroupArn",
+        "LogGroupName",
+        "ServiceDiscoveryServiceArn",
+        "ServiceSecurityGroupId",
+        "RepositoryUrl",
+    ),
+}
 
 
 class BlockedError(Exception):
@@ -233,11 +217,11 @@ class Runner:
         read: dict[str, dict[str, Any]] = {}
         if target.layer in ("boot", "lane"):
             infra = naming.infra_stack(target.env)
-            read[infra] = self._require(target.stack, infra, INFRA_KEYS)
+            read[infra] = self._require(target.stack, infra, READS[(target.layer, "infra")])
         if target.layer == "lane":
             assert target.service is not None
             boot = naming.boot_stack(target.service, target.env)
-            read[boot] = self._require(target.stack, boot, BOOT_KEYS)
+            read[boot] = self._require(target.stack, boot, READS[("lane", "boot")])
         return read
 
     # --- priority ------------------------------------------------------------------------

@@ -335,3 +335,19 @@ def test_an_aws_error_fails_that_stack_only(tmp_path):
     assert [o.status for o in outcomes] == ["ok", "failed"]
     assert outcomes[1].message == "PermissionError: AccessDenied: elasticloadbalancing:DescribeRules"
     assert fake.ops("up") == [("up", "user-api-dev-default")]
+
+
+@pytest.mark.parametrize(
+    ("module", "ref", "reader", "lower"),
+    [("lane", "infra_ref", "lane", "infra"), ("lane", "boot_ref", "lane", "boot"), ("boot", "ref", "boot", "infra")],
+)
+def test_pre_check_keys_match_what_the_programs_read(module, ref, reader, lower):
+    import re
+    from pathlib import Path
+
+    from automation.runner import READS
+
+    source = (Path(__file__).resolve().parent.parent / "components" / f"{module}.py").read_text()
+    read = set(re.findall(rf"\b{ref}\.require_output\(\"(\w+)\"\)", source))
+    assert read, f"components/{module}.py no longer reads {lower} through {ref}"
+    assert set(READS[(reader, lower)]) == read
