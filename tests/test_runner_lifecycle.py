@@ -141,3 +141,31 @@ def test_lanes_lists_only_this_services_lanes():
 def test_service_env_unknown():
     with pytest.raises(MultilaneError, match=r"'billing-dev' is not a \{service\}-\{env\} with a params file; known: "):
         lifecycle.service_env("billing-dev")
+
+
+def test_promote_with_outputs_from_the_real_program(tmp_path):
+    """The fake's stack outputs come from the real layer programs (offline harness),
+    so the image promote reads and writes goes through components/lane.py."""
+    from automation.offline import run_stack
+    from components import naming
+
+    fake = FakeBackend()
+
+    def program_outputs(stack, config):
+        short = {k.split(":", 1)[1]: v for k, v in config.items() if v}
+        refs = {naming.stack_ref(name): st.outputs for name, st in fake.stacks.items()}
+        return run_stack(stack, config=short, references=refs, stacks_dir=tmp_path).outputs
+
+    fake.outputs_for = program_outputs
+    for stack in (*LOWER, "user-api-dev-default"):
+        fake.seed(stack)
+    fake.seed("user-api-dev-gray", {"multilane:imageUri": GRAY_IMAGE})
+    gray = fake.stacks["user-api-dev-gray"].outputs
+    assert gray["ImageUri"] == GRAY_IMAGE and gray["RouteHeader"] == "tracestate: ctx=lane:gray"
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] != GRAY_IMAGE  # the bootstrap image
+
+    lifecycle.promote(make_runner(fake, tmp_path), "user-api", "dev", "gray", keep_source=False, waiter=Waiter(fake))
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == GRAY_IMAGE
+    assert not fake.stack_exists("user-api-dev-gray")
+    rows = lifecycle.lanes(fake, "user-api", "dev")
+    assert [(r.lane, r.image) for r in rows] == [("default", GRAY_IMAGE)]
