@@ -24,7 +24,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from components import naming, routing
+from components import alb_eval, naming, routing
 from components.errors import MultilaneError
 
 from .facts import PackContext, as_list, get
@@ -84,6 +84,55 @@ def named_lanes(conditions: Any) -> list[str]:
     return sorted(found)
 
 
+def probes(lane: str) -> list[tuple[str, dict[str, str]]]:
+    """(whose request, headers) that a rule of ``lane`` must NOT capture:
+    a lane the name is a prefix of, a key that merely ends in the carrier's
+    key, the default lane, and an unrelated lane, on both carriers."""
+    others = [f"{lane}2", f"{lane}-x", "default" if lane != "default" else "other", "zz-other"]
+    out: list[tuple[str, dict[str, str]]] = []
+    for other in others:
+        out.append((other, {routing.TRACESTATE: f"vendor=1,ctx=lane:{other}", routing.BAGGAGE: f"lane={other}"}))
+    out.append(
+        (
+            f"a look-alike key for {lane}",
+            {routing.TRACESTATE: f"xctx=lane:{lane}", routing.BAGGAGE: f"xlane={lane}"},
+        )
+    )
+    return out
+
+
+def own_headers(lane: str) -> dict[str, str]:
+    return {routing.TRACESTATE: f"vendor=1, ctx=lane:{lane}", routing.BAGGAGE: f"k=v, lane={lane}"}
+
+
+def semantic_problem(lane: str, conditions: Any) -> str | None:
+    """Replay the rule through the ALB evaluator under every undocumented
+    ALB reading: it must capture its own lane and nobody else."""
+    header_conditions = []
+    for cond in as_list(conditions):
+        hh = get(cond, "httpHeader")
+        if hh is None:
+            continue  # a path or host condition only narrows the rule further
+        header_conditions.append(
+            alb_eval.HeaderCondition(
+                str(get(hh, "httpHeaderName", default="")),
+                tuple(str(v) for v in as_list(get(hh, "values"))),
+                tuple(str(v) for v in as_list(get(hh, "regexValues"))),
+            )
+        )
+    try:
+        for semantics in alb_eval.ALL_SEMANTICS:
+            for whose, headers in probes(lane):
+                if all(alb_eval.condition_holds(c, headers, semantics) for c in header_conditions):
+                    sample = "; ".join(f"{k}: {v}" for k, v in headers.items())
+                    return f"also captures requests for {whose} ({sample}), so it does not route only lane {lane!r}"
+            if not all(alb_eval.condition_holds(c, own_headers(lane), semantics) for c in header_conditions):
+                return f"does not match its own lane's header member ctx=lane:{lane} / lane={lane}"
+    except re.error as err:
+        return f"has a pattern ALB cannot evaluate: {err}"
+    return None
+
+
 def check_rule(lane: str, carriers: Sequence[str], conditions: Any) -> str | None:
     """Why a rule with ``conditions`` does not route exactly ``lane`` (or None)."""
     if lane == naming.DEFAULT_LANE:
@@ -91,12 +140,17 @@ def check_rule(lane: str, carriers: Sequence[str], conditions: Any) -> str | Non
     actual = plain(conditions)
     expected = [camel_conditions(c) for c in routing.lane_rule_conditions(lane, carriers)]
     if actual in expected:
-        return None
+        # routing's own output; replayed anyway, so a regression in routing
+        # that loosened the pattern is caught here too.
+        return semantic_problem(lane, actual)
     if not any(get(c, "httpHeader") for c in as_list(actual)):
         return "has no http-header condition, so it captures requests of every lane"
     others = [x for x in named_lanes(actual) if x != lane]
     if others:
         return f"routes lane(s) {', '.join(others)}, not this stack's lane {lane!r}"
+    problem = semantic_problem(lane, actual)
+    if problem:
+        return problem
     return (
         f"does not carry the exact conditions of lane {lane!r}: expected one of {expected}, got {actual}; "
         "a looser pattern (a prefix or substring match) also captures other lanes"

@@ -543,9 +543,40 @@ def test_rule_for_another_lane_is_reported():
 
 
 def test_prefix_wildcard_rule_is_reported():
+    # The article's naive fix: *ctx=lane:gray* also captures gray2.
     loose = [{"http_header": {"http_header_name": "tracestate", "values": ["*ctx=lane:gray*"]}}]
-    message = only(check("user-api-dev-gray", lambda: _rule(loose)), "lane-rules-own-lane")
+    assert only(check("user-api-dev-gray", lambda: _rule(loose)), "lane-rules-own-lane") == (
+        "listener rule rule-0 of lane 'gray' also captures requests for gray2 "
+        "(tracestate: vendor=1,ctx=lane:gray2; baggage: lane=gray2), so it does not route only lane 'gray'"
+    )
+
+
+def test_exact_value_rule_misses_its_own_lane_in_a_list():
+    # The article's Values: ['ctx=lane:gray'] only matches a tracestate holding nothing else.
+    narrow = [{"http_header": {"http_header_name": "tracestate", "values": ["ctx=lane:gray"]}}]
+    assert only(check("user-api-dev-gray", lambda: _rule(narrow)), "lane-rules-own-lane") == (
+        "listener rule rule-0 of lane 'gray' does not match its own lane's header member ctx=lane:gray / lane=gray"
+    )
+
+
+def test_extra_conditions_are_not_the_routing_contract():
+    conditions = [*routing.lane_rule_conditions("gray", ["tracestate"])[0], {"path_pattern": {"values": ["/api/*"]}}]
+    message = only(check("user-api-dev-gray", lambda: _rule(conditions)), "lane-rules-own-lane")
     assert message.startswith("listener rule rule-0 of lane 'gray' does not carry the exact conditions of lane 'gray'")
+
+
+def test_a_loosened_routing_pattern_is_caught_on_the_real_lane(monkeypatch):
+    # A regression in components/routing.py itself: the rule equals what
+    # routing returns, and the replay through the ALB evaluator still fails it.
+    monkeypatch.setitem(routing._PATTERNS, routing.TRACESTATE, lambda lane: f"ctx=lane:{lane}")
+    result = run_policies(run_stack("user-api-dev-gray"), PACK)
+    assert [(v.policy, v.message) for v in result.mandatory] == [
+        (
+            "lane-rules-own-lane",
+            "listener rule rule-0 of lane 'gray' also captures requests for gray2 "
+            "(tracestate: vendor=1,ctx=lane:gray2; baggage: lane=gray2), so it does not route only lane 'gray'",
+        )
+    ]
 
 
 def test_rule_without_header_condition_is_reported():
