@@ -27,7 +27,7 @@ def _call(fake: FakeBackend, op: str, stack: str):
 
 
 def test_up_runs_infra_then_boot_then_lanes_in_parallel(tmp_path):
-    fake = FakeBackend(delay=0.05)
+    fake = FakeBackend(delay=0.2)
     runner = make_runner(fake, tmp_path, parallel=4)
     names = [*LANES, "boot-user-api-dev", "infra-dev"]  # given out of order on purpose
     outcomes = runner.run("up", targets(*names))
@@ -40,7 +40,7 @@ def test_up_runs_infra_then_boot_then_lanes_in_parallel(tmp_path):
 
 
 def test_parallelism_is_bounded(tmp_path):
-    fake = FakeBackend.deployed(*LOWER, delay=0.05)
+    fake = FakeBackend.deployed(*LOWER, delay=0.1)
     runner = make_runner(fake, tmp_path, parallel=2)
     runner.run("preview", targets(*LANES))
     lane_calls = [c for c in fake.calls if c.op == "preview"]
@@ -315,7 +315,7 @@ def test_parallel_out_of_range():
 
 def test_independent_previews_share_one_bounded_pool(tmp_path):
     # pr-preview: previews change nothing, so layers do not wait for each other.
-    fake = FakeBackend.deployed(*LOWER, *LANES, delay=0.05)
+    fake = FakeBackend.deployed(*LOWER, *LANES, delay=0.1)
     runner = make_runner(fake, tmp_path, parallel=3)
     runner.run("preview", targets("infra-dev", "boot-user-api-dev", *LANES), independent=True)
     calls = [c for c in fake.calls if c.op == "preview"]
