@@ -530,3 +530,68 @@ def test_policies_fit_the_inline_policy_size_limit():
     # (whitespace excluded); pipelines attach one inline policy per role.
     for role, doc in POLICIES.items():
         assert len(json.dumps(doc, separators=(",", ":"))) <= 10240, role
+
+
+# --- the app deploy role against what a real lane stack registers ---------------------------
+
+
+def _lane_requests(rec, env: str) -> list[tuple[str, str, dict]]:
+    """(action, resource ARN, context) for every create and change the lane
+    program's resources need from the deploy role."""
+    from automation.offline import ACCOUNT as ACCT
+    from automation.offline import REGION as REG
+
+    def a(service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{REG}:{ACCT}:{resource}"
+
+    out: list[tuple[str, str, dict]] = []
+    for r in rec.resources:
+        i = r.inputs
+        tags = {f"aws:ResourceTag/{k}": v for k, v in (i.get("tags") or {}).items()}
+        if r.type == "aws:ecs/service:Service":
+            arn_ = a("ecs", f"service/{naming.cluster_name(env)}/{i['name']}")
+            out += [
+                ("ecs:CreateService", arn_, {}),
+                ("ecs:UpdateService", arn_, tags),
+                ("ecs:DeleteService", arn_, tags),
+            ]
+        elif r.type == "aws:ecs/taskDefinition:TaskDefinition":
+            out.append(("ecs:RegisterTaskDefinition", a("ecs", f"task-definition/{i['family']}:1"), {}))
+        elif r.type == "aws:lb/targetGroup:TargetGroup":
+            arn_ = a("elasticloadbalancing", f"targetgroup/{i['name']}/6d0ecf831eec9f09")
+            out += [
+                ("elasticloadbalancing:CreateTargetGroup", arn_, {}),
+                ("elasticloadbalancing:DeleteTargetGroup", arn_, tags),
+            ]
+        elif r.type == "aws:lb/listenerRule:ListenerRule":
+            out.append(("elasticloadbalancing:CreateRule", i["listenerArn"], {}))
+            rule = i["listenerArn"].replace(":listener/", ":listener-rule/") + "/9e1"
+            out += [("elasticloadbalancing:ModifyRule", rule, tags), ("elasticloadbalancing:DeleteRule", rule, tags)]
+        elif r.type == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            arn_ = a("cloudwatch", f"alarm:{i['name']}")
+            out += [("cloudwatch:PutMetricAlarm", arn_, {}), ("cloudwatch:DeleteAlarms", arn_, tags)]
+        elif r.type == "aws:iam/role:Role":
+            arn_ = f"arn:aws:iam::{ACCT}:role{i.get('path') or '/'}{i['name']}"
+            out += [("iam:CreateRole", arn_, {}), ("iam:PassRole", arn_, TO_ECS), ("iam:DeleteRole", arn_, {})]
+    return out
+
+
+@pytest.mark.parametrize("stack", ["user-api-dev-gray", "user-api-dev-default", "order-api-dev-gray"])
+def test_the_app_deploy_role_can_deploy_what_the_lane_program_registers(stack):
+    from automation.offline import ACCOUNT as ACCT
+    from automation.offline import REGION as REG
+    from automation.offline import run_stack
+
+    service = stack.rsplit("-dev-", 1)[0]
+    rec = run_stack(stack)
+    scope = iam.Scope(**{**SCOPE.__dict__, "account": ACCT, "region": REG})
+    mine = iam.app_deploy_policy(scope, service, "p")
+    other = iam.app_deploy_policy(scope, "order-api" if service == "user-api" else "user-api", "p")
+    requests = _lane_requests(rec, "dev")
+    assert {r[0] for r in requests} >= {"ecs:CreateService", "ecs:RegisterTaskDefinition", "cloudwatch:PutMetricAlarm"}
+    for action, resource, context in requests:
+        assert evaluate([mine], action, resource, context) == ALLOW, (
+            f"{action} {resource}: {matching_sids([mine], action, resource, context)}"
+        )
+        # ... and the other service's deploy role can change none of it.
+        assert evaluate([other], action, resource, context) != ALLOW, f"{action} {resource}"
