@@ -647,6 +647,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "ecs:CreateService",
                     "ecs:DeleteService",
                     "ecs:DescribeServices",
+                    "ecs:ListTagsForResource",  # the provider reads tags back
                     "ecs:TagResource",
                     "ecs:UntagResource",
                     "ecs:UpdateService",
@@ -656,7 +657,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
             _stmt(
                 "RegisterLaneTaskDefinitions",
                 "Allow",
-                ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+                ["ecs:ListTagsForResource", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
                 [scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")],
             ),
             # No resource-level permissions exist for these (parliament's
