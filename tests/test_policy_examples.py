@@ -58,11 +58,9 @@ def test_make_policy_prints_an_empty_table_and_exits_zero(capsys):
         assert example.stack in out.splitlines()[0]
 
 
-def test_make_policy_fails_on_a_mandatory_violation(capsys):
-    # A pinned priority outside the lane band is a real misconfiguration.
-    assert audit.main(["user-api-dev-gray"]) == 0
-    rc = audit.audit([audit.Example("user-api-dev-gray", {"priority": "500"}, layer="lane")])
-    assert [v.policy for v in rc[0].mandatory] == ["lane-rule-priority-band"]
+def test_audit_of_chosen_stacks(capsys):
+    assert audit.main(["user-api-dev-gray", "infra-prod"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "policy pack over 2 stacks: user-api-dev-gray, infra-prod"
 
 
 def test_make_policy_table_lists_stack_policy_resource_message():
