@@ -76,3 +76,10 @@ def test_audit_exit_status_is_one_with_mandatory_violations(monkeypatch, capsys)
     monkeypatch.setattr(audit, "examples", lambda names=(): [bad])
     assert audit.main([]) == 1
     assert "Violations (mandatory): 1" in capsys.readouterr().out
+
+
+def test_audit_of_an_unknown_stack_is_one_sentence_and_exit_two(capsys):
+    assert audit.main(["nosuch-dev-gray"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stack 'nosuch-dev-gray' does not start with a {service}-{env} that has a params file")
+    assert err.count("\n") == 1 and "Traceback" not in err
