@@ -78,6 +78,20 @@ def test_one_infra_one_boot_and_one_app_pipeline_per_service(env):
     assert sorted(r.name for r in dual) == sorted(services)
 
 
+def test_a_new_service_params_file_adds_its_pipeline(params_dir):
+    import shutil
+
+    shutil.copy(params_dir / "user-api-dev.json", params_dir / "payments-dev.json")
+    edit_json(params_dir / "payments-dev.json", lambda d: d["app"].update(repository="acme/payments", branch="trunk"))
+    rec = run_stack("pipelines-dev", params_dir=params_dir)
+    pipe = pipeline(rec, "payments-dev")
+    assert pipe["executionMode"] == "PARALLEL"
+    src = action(pipe, "Source", "AppSource")["configuration"]
+    assert src["FullRepositoryId"] == "acme/payments" and src["BranchName"] == "trunk"
+    assert "payments-dev" in rec.outputs["PipelineNames"]
+    assert project(rec, naming.app_codebuild_project_name("payments", "dev", "deploy"))
+
+
 def test_app_and_boot_pipelines_run_in_parallel_mode_infra_queues(dev):
     for service in params.services("dev"):
         assert pipeline(dev, f"{service}-dev")["executionMode"] == "PARALLEL"
