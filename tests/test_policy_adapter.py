@@ -70,7 +70,13 @@ def test_stack_args_link_parents_dependencies_and_stack_references():
     assert service.parent is not None and service.parent.resource_type == "multilane:lane:AppLane"
     # The subnets input came from the infra reference: the property dependency
     # points at the reference's resource object.
-    assert service.property_dependencies["networkConfiguration"] == [infra] or infra in service.dependencies
+    assert {d.name for d in service.property_dependencies["networkConfiguration"]} == {
+        naming.stack_ref("infra-dev"),
+        naming.stack_ref("boot-user-api-dev"),
+    }
+    assert infra in service.property_dependencies["networkConfiguration"]
+    (task,) = by_type["aws:ecs/taskDefinition:TaskDefinition"]
+    assert service.property_dependencies["taskDefinition"] == [task]
 
 
 def test_unknown_values_become_an_advisory_cant_run_diagnostic():

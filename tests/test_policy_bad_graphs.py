@@ -627,3 +627,61 @@ def test_a_pinned_priority_outside_the_band_is_caught_on_the_real_lane_program()
             "listener rule rule-0 of lane 'gray' has priority 500, outside the tracestate lane band 1000..20999",
         )
     ]
+
+
+# --- every policy is covered --------------------------------------------------------
+
+# One bad graph per policy, in one place, so a new policy without one fails here.
+BAD_GRAPHS: dict[str, tuple[str, Callable[[], object]]] = {
+    "layer-boundaries": ("user-api-dev-gray", lambda: aws.ecs.Cluster("c", tags=GRAY)),
+    "lane-rules-own-lane": (
+        "user-api-dev-gray",
+        lambda: _rule(routing.lane_rule_conditions("blue", ["tracestate"])[0]),
+    ),
+    "lane-rule-priority-band": (
+        "user-api-dev-gray",
+        lambda: _rule(routing.lane_rule_conditions("gray", ["tracestate"])[0], priority=45000),
+    ),
+    "required-tags": ("user-api-dev-gray", lambda: aws.iam.Role("r", assume_role_policy=_doc())),
+    "ecs-no-public-ip": ("user-api-dev-gray", lambda: aws.ecs.Service("s", cluster="c", tags=GRAY)),
+    "ecs-private-subnets": ("user-api-dev-gray", lambda: _service(["subnet-0abc12345"])),
+    "sg-world-ingress-listener-ports-only": (
+        "boot-user-api-dev",
+        lambda: _world_rule("ssh-in", _alb_with_listener(80), 22),
+    ),
+    "s3-bucket-secure": ("pipelines-dev", lambda: _bucket(encrypt=False)),
+    "log-group-retention": ("boot-user-api-dev", lambda: aws.cloudwatch.LogGroup("logs", tags=BOOT_DEV)),
+    "iam-no-admin-statement": (
+        "user-api-dev-gray",
+        lambda: aws.iam.RolePolicy("p", role="r", policy=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})),
+    ),
+    "pipeline-role-cross-layer-deny": (
+        "pipelines-dev",
+        lambda: aws.iam.Role("codepipeline", assume_role_policy=_doc(), tags=PIPES_DEV),
+    ),
+    "shared-resources-protected": ("infra-dev", lambda: aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", tags=INFRA_DEV)),
+    "alb-deletion-protection-production": (
+        "boot-user-api-prod",
+        lambda: aws.lb.LoadBalancer("alb", subnets=["s-1"], tags=BOOT_PROD, opts=pulumi.ResourceOptions(protect=True)),
+    ),
+    "alb-deletion-protection": (
+        "boot-user-api-dev",
+        lambda: aws.lb.LoadBalancer("alb", subnets=["s-1"], tags=BOOT_DEV, opts=pulumi.ResourceOptions(protect=True)),
+    ),
+}
+
+
+def test_every_policy_of_the_pack_has_a_bad_graph():
+    assert set(BAD_GRAPHS) == {p.name for p in PACK}
+
+
+@pytest.mark.parametrize("policy_name", sorted(BAD_GRAPHS))
+def test_each_policy_reports_its_bad_graph(policy_name):
+    stack, program = BAD_GRAPHS[policy_name]
+    assert messages(check(stack, program), policy_name)
+
+
+@pytest.mark.parametrize("policy", PACK, ids=[p.name for p in PACK])
+def test_every_description_says_what_it_protects_and_how_to_fix(policy):
+    what, _, fix = policy.description.partition(" Fix: ")
+    assert len(what) > 60 and len(fix) > 20, policy.description
