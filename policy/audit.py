@@ -24,9 +24,13 @@ from components.errors import MultilaneError
 from .adapter import PackResult, Violation, run_policies
 from .pack import DEFAULT_LEVEL, policies
 
+
 # An image for lanes of services without a bootstrapImage (prod params):
 # what the runner would set from the build's parameter file.
-EXAMPLE_IMAGE = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/prod/user-api:sha-abc123"
+def example_image(service: str, env: str) -> str:
+    return f"123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/{env}/{service}:sha-abc123"
+
+
 LONG_LANE = "feature-login-with-a-very-long-name"
 
 
@@ -48,9 +52,9 @@ EXAMPLES: tuple[Example, ...] = (
     Example("user-api-dev-gray", layer="lane"),
     Example(f"user-api-dev-{LONG_LANE}", layer="lane"),
     Example("order-api-dev-gray", layer="lane"),
-    Example("user-api-prod-default", {"imageUri": EXAMPLE_IMAGE}, layer="lane"),
-    Example("user-api-prod-gray", {"imageUri": EXAMPLE_IMAGE}, layer="lane"),
-    Example("order-api-prod-blue", {"imageUri": EXAMPLE_IMAGE}, layer="lane"),
+    Example("user-api-prod-default", {"imageUri": example_image("user-api", "prod")}, layer="lane"),
+    Example("user-api-prod-gray", {"imageUri": example_image("user-api", "prod")}, layer="lane"),
+    Example("order-api-prod-blue", {"imageUri": example_image("order-api", "prod")}, layer="lane"),
     Example("pipelines-dev", layer="pipelines"),
     Example("pipelines-prod", layer="pipelines"),
 )
