@@ -304,6 +304,16 @@ class Emulator:
                 order.append(reg.type)
         return order
 
+    def rollback(self) -> list[str]:
+        """Delete everything this emulator created, newest first (a failed run's leftovers)."""
+        order: list[str] = []
+        with self._lock:
+            for (type_, _id), created in reversed(list(self.ledger.entries.items())):
+                created.delete()
+                order.append(type_)
+            self.ledger.entries.clear()
+        return order
+
     def probe(self, recording: Recording) -> dict[str, Any]:
         """moto's current description of every resource of ``recording``, by URN."""
         with self._lock:

@@ -1,0 +1,101 @@
+"""20 lane stacks of one service created at once against one moto server.
+
+Each lane runs in its own process (Pulumi's runtime settings are
+process-global), all against one moto ThreadedMotoServer on 127.0.0.1 that
+this module starts and stops. Each worker does what the runner does: reads
+the listener's live rules, plans its priority (automation.priority), runs the
+lane stack, and on PriorityInUse re-reads and retries once, counting it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from components import alb_eval, naming, routing
+
+from .conftest import ENV, SERVICE
+from .emulation import Emulator
+from .emulation.core import REGION
+from .lane_worker import create_lane
+
+pytestmark = pytest.mark.e2e
+
+LANES = [f"feature-{i:02d}" for i in range(1, 21)]
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per API call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    # The server shares moto's process-wide backends: start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def test_twenty_lanes_created_at_once_get_distinct_priorities_and_names(moto_server: str) -> None:
+    # The chosen names' deterministic slots differ: that, not a lock, is what
+    # keeps concurrent lanes from PriorityInUse.
+    desired = {lane: routing.allocate_priorities(SERVICE, lane, 1)[0] for lane in LANES}
+    assert len(set(desired.values())) == len(LANES)
+
+    emu = Emulator(endpoint_url=moto_server)
+    infra = emu.run(naming.infra_stack(ENV))
+    refs = {naming.stack_ref(naming.infra_stack(ENV)): infra.outputs}
+    boot = emu.run(naming.boot_stack(SERVICE, ENV), references=refs)
+    refs[naming.stack_ref(naming.boot_stack(SERVICE, ENV))] = boot.outputs
+    jobs = [
+        {
+            "endpoint": moto_server,
+            "region": REGION,
+            "service": SERVICE,
+            "env": ENV,
+            "lane": lane,
+            "references": refs,
+            "image": f"{boot.outputs['RepositoryUrl']}:sha-{i:07x}",
+        }
+        for i, lane in enumerate(LANES)
+    ]
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["tests.e2e.lane_worker"])
+    with ProcessPoolExecutor(max_workers=len(LANES), mp_context=ctx) as pool:
+        results = list(pool.map(create_lane, jobs))
+
+    assert [r["lane"] for r in results] == LANES
+    assert sum(r["priority_in_use"] for r in results) == 0
+    assert all(r["placeholders"] == [] for r in results)
+    # Zero name collisions: every resource kind has 20 distinct physical names.
+    per_kind: dict[str, list[str]] = {}
+    for r in results:
+        for kind, name in r["names"].items():
+            per_kind.setdefault(kind, []).append(name)
+    for kind, names in per_kind.items():
+        assert len(names) == len(LANES), kind
+        assert [n for n, c in Counter(names).items() if c > 1] == [], kind
+
+    # The listener holds 20 distinct rules, each routing its lane to its own target group.
+    stored = emu.client("elbv2").describe_rules(ListenerArn=boot.outputs["HttpListenerArn"])
+    rules = alb_eval.rules_from_describe_rules(stored)
+    default = alb_eval.default_target_from_describe_rules(stored)
+    assert len(rules) == len(LANES)
+    assert len({r.priority for r in rules}) == len(LANES)
+    assert {r.priority for r in rules} == {r["outputs"]["RulePriority"] for r in results}
+    assert {r["outputs"]["RulePriority"] for r in results} == set(desired.values())
+    targets = {r["lane"]: r["outputs"]["TargetGroupArn"] for r in results}
+    assert len(set(targets.values())) == len(LANES)
+    for lane, target in targets.items():
+        assert alb_eval.evaluate(rules, default, {"tracestate": f"vendor=x,ctx=lane:{lane}"}) == target
+    assert alb_eval.evaluate(rules, default, {"tracestate": "ctx=lane:feature-2"}) == default
