@@ -3,7 +3,16 @@
 Importing the package registers every handler module.
 """
 
-from . import compute, containers, iam, loadbalancing, network, observability  # noqa: F401 (registers handlers)
+from . import (  # noqa: F401 (registers handlers)
+    compute,
+    containers,
+    delivery,
+    iam,
+    loadbalancing,
+    network,
+    observability,
+    storage,
+)
 from .core import HANDLERS, Emulated, EmulationError, Emulator, UnemulatedTypeError
 
 __all__ = ["HANDLERS", "Emulated", "EmulationError", "Emulator", "UnemulatedTypeError"]

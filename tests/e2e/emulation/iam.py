@@ -5,8 +5,6 @@ moto checks policy grammar (IAMPolicyDocumentValidator) on every document.
 
 from __future__ import annotations
 
-import secrets
-
 from .core import Emulated, Request, drop_none, emulates, tag_list
 
 
@@ -57,42 +55,4 @@ def role_policy(req: Request) -> Emulated:
         req.state(name=name),
         delete=lambda: req.call("iam", "delete_role_policy", RoleName=role_name, PolicyName=name),
         probe=lambda: req.call("iam", "get_role_policy", RoleName=role_name, PolicyName=name)["PolicyDocument"],
-    )
-
-
-@emulates("aws:iam/policy:Policy")
-def policy(req: Request) -> Emulated:
-    i = req.inputs
-    name = req.physical_name(limit=128)
-    p = req.call(
-        "iam",
-        "create_policy",
-        PolicyName=name,
-        PolicyDocument=i["policy"],
-        **drop_none(Path=i.get("path"), Description=i.get("description"), Tags=tag_list(i.get("tags")) or None),
-    )["Policy"]
-    arn = p["Arn"]
-    return Emulated(
-        arn,
-        req.state(arn=arn, name=name, policyId=p["PolicyId"], attachmentCount=0),
-        delete=lambda: req.call("iam", "delete_policy", PolicyArn=arn),
-        probe=lambda: req.call("iam", "get_policy", PolicyArn=arn)["Policy"],
-    )
-
-
-@emulates("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-def role_policy_attachment(req: Request) -> Emulated:
-    i = req.inputs
-    role_name, arn = i["role"], i["policyArn"]
-    req.call("iam", "attach_role_policy", RoleName=role_name, PolicyArn=arn)
-
-    def probe() -> object:
-        attached = req.call("iam", "list_attached_role_policies", RoleName=role_name)["AttachedPolicies"]
-        return next(p for p in attached if p["PolicyArn"] == arn)
-
-    return Emulated(
-        f"{role_name}-{secrets.token_hex(8)}",
-        req.state(),
-        delete=lambda: req.call("iam", "detach_role_policy", RoleName=role_name, PolicyArn=arn),
-        probe=probe,
     )
