@@ -10,9 +10,11 @@ from . import (  # noqa: F401 (registers handlers)
     iam,
     loadbalancing,
     network,
+    not_emulated,
     observability,
     storage,
 )
 from .core import HANDLERS, Emulated, EmulationError, Emulator, UnemulatedTypeError
+from .not_emulated import NOT_EMULATED
 
-__all__ = ["HANDLERS", "Emulated", "EmulationError", "Emulator", "UnemulatedTypeError"]
+__all__ = ["HANDLERS", "NOT_EMULATED", "Emulated", "EmulationError", "Emulator", "UnemulatedTypeError"]

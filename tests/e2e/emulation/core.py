@@ -15,15 +15,19 @@ maximum lengths), the model does not.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import boto3
 import pulumi
 from botocore.config import Config
+from pulumi.runtime.settings import SETTINGS
 
 from automation.offline import PROVIDER_PREFIX, Recording, Registration, run_stack
 
@@ -116,6 +120,49 @@ def drop_none(**params: Any) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def _in_fresh_event_loop(fn: Callable[[], Recording]) -> Recording:
+    """Run ``fn`` on its own event loop, closed afterwards.
+
+    Pulumi drives the program on the thread's current loop. A refused
+    registration ends the run with tasks of that run still pending; on a
+    shared loop (or in Pulumi's shared defaults) they would wake up inside
+    the next run and fail it.
+    """
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return fn()
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(previous)
+        contextvars.Context().run(_forget_pulumi_leftovers)
+
+
+def _forget_pulumi_leftovers() -> None:
+    # Pulumi's SETTINGS.outputs and rpc_manager default to objects shared by
+    # every fresh context (the harness runs each stack in one). A run that
+    # fails leaves its tasks and its exception there, and the next run would
+    # wait on them; a run that succeeds leaves them empty.
+    SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()
+
+
+@cache
+def _boto3_session() -> boto3.session.Session:
+    # One per process, on the validator's botocore session: boto3 registers
+    # its S3 method injections on the botocore session once per boto3
+    # session, and a second registration breaks every new S3 client.
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", botocore_session=model.session()
+    )
+
+
 def _whole_numbers(value: Any) -> Any:
     """Pulumi's wire format carries every number as a double; the APIs want ints."""
     if isinstance(value, float) and value.is_integer():
@@ -167,12 +214,7 @@ class Emulator:
         # Pulumi registers from executor threads; moto in-process and our
         # ledger are not meant for concurrent writers.
         self._lock = threading.RLock()
-        self._session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name=region,
-            botocore_session=model.session(),
-        )
+        self._session = _boto3_session()
 
     # --- AWS calls ---------------------------------------------------------
 
@@ -276,7 +318,9 @@ class Emulator:
                     raise EmulationError(f"{stack}: two {reg.type} named {reg.name}; updates match by type and name")
                 self._previous[key] = reg
         try:
-            recording = run_stack(stack, resource_hook=self.resource_hook, call_hook=self.call_hook, **kwargs)
+            recording = _in_fresh_event_loop(
+                lambda: run_stack(stack, resource_hook=self.resource_hook, call_hook=self.call_hook, **kwargs)
+            )
         except Exception as exc:
             if self.errors:
                 raise EmulationError(f"{stack}: " + "; ".join(self.errors)) from exc

@@ -107,8 +107,9 @@ def _check(shape: Shape, value: Any, path: str) -> None:
         pattern = meta.get("pattern")
         if pattern:
             compiled = _pattern(pattern)
-            # Smithy patterns are not implicitly anchored: models anchor with ^ and $.
-            if compiled is not None and not compiled.search(value):
+            # AWS applies a member pattern to the whole value (Java matches()),
+            # anchored or not: "no spaces" is not a RoleName of [\w+=,.@-]+.
+            if compiled is not None and not compiled.fullmatch(value):
                 raise ModelViolationError(f"{path}: {value!r} does not match {pattern}")
         return
     if kind in ("integer", "long"):
