@@ -211,6 +211,7 @@ class Emulator:
         self._previous: dict[tuple[str, str], Registration] = {}
         self._seen: set[tuple[str, str]] = set()
         self._replaced: set[tuple[str, str]] = set()
+        self._created_by_last_run: list[tuple[str, str]] = []
         # Pulumi registers from executor threads; moto in-process and our
         # ledger are not meant for concurrent writers.
         self._lock = threading.RLock()
@@ -273,6 +274,7 @@ class Emulator:
                 self.errors.append(f"{args.typ} {args.name}: {type(exc).__name__}: {exc}")
                 raise
             self.ledger.add(args.typ, created)
+            self._created_by_last_run.append((args.typ, created.id))
             return created.id, created.state
 
     def _step(self, prior: Registration, request: Request, handler: Handler) -> tuple[str, dict[str, Any]]:
@@ -289,6 +291,7 @@ class Emulator:
         # goes once the run has finished.
         created = handler(request)
         self.ledger.add(prior.type, created)
+        self._created_by_last_run.append((prior.type, created.id))
         self._replaced.add(key)
         return created.id, created.state
 
@@ -310,6 +313,7 @@ class Emulator:
         no longer declares are deleted, dependents first.
         """
         self.errors = []
+        self._created_by_last_run = []
         self._previous, self._seen, self._replaced = {}, set(), set()
         if previous is not None:
             for reg in previous.resources:
@@ -349,13 +353,15 @@ class Emulator:
         return order
 
     def rollback(self) -> list[str]:
-        """Delete everything this emulator created, newest first (a failed run's leftovers)."""
+        """Delete what the last run created, newest first (a failed run's leftovers)."""
         order: list[str] = []
         with self._lock:
-            for (type_, _id), created in reversed(list(self.ledger.entries.items())):
-                created.delete()
-                order.append(type_)
-            self.ledger.entries.clear()
+            for key in reversed(self._created_by_last_run):
+                created = self.ledger.entries.pop(key, None)
+                if created is not None:
+                    created.delete()
+                    order.append(key[0])
+            self._created_by_last_run = []
         return order
 
     def probe(self, recording: Recording) -> dict[str, Any]:
