@@ -61,8 +61,20 @@ def live_rules(emulator: Emulator, listener_arn: str) -> list[priority.LiveRule]
     return priority.live_rules(pages, tags)
 
 
+_start: Any = None  # a multiprocessing Barrier shared by every worker of a run
+
+
+def init_worker(start: Any) -> None:
+    """ProcessPoolExecutor initializer: keep the barrier all workers wait on."""
+    global _start
+    _start = start
+
+
 def create_lane(job: dict[str, Any]) -> dict[str, Any]:
     endpoint = job["endpoint"]
+    if _start is not None:
+        # Every lane starts only when all of them are ready.
+        _start.wait(timeout=120)
     service, env, lane = job["service"], job["env"], job["lane"]
     references = job["references"]
     listener = references[naming.stack_ref(naming.boot_stack(service, env))]["HttpListenerArn"]
@@ -73,6 +85,10 @@ def create_lane(job: dict[str, Any]) -> dict[str, Any]:
     for attempt in (1, 2):
         rules = live_rules(emulator, listener)
         plan = priority.plan(routing.allocate_priorities, service, lane, count, rules, None, avoid=avoid)
+        if attempt == 1 and _start is not None:
+            # ...and none creates anything before all have read the listener:
+            # the worst case for a lock-free allocation, on purpose.
+            _start.wait(timeout=120)
         config = {"imageUri": job["image"]}
         if plan.pin is not None:
             config["priority"] = plan.pin
