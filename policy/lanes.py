@@ -22,13 +22,15 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 from components import alb_eval, naming, routing
 from components.errors import MultilaneError
 
 from .facts import PackContext, as_list, get
-from .layers import LISTENER_RULE
+from .layers import LISTENER_RULE, TARGET_GROUP
 
 NAME = "lane-rules-own-lane"
 DESCRIPTION = (
@@ -43,6 +45,14 @@ DESCRIPTION_BAND = (
     "priority in routing.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 41000-50000 "
     "to operators and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
     "multilane:priority or pin one inside the band (routing.allocate_priorities)."
+)
+
+FORWARD_NAME = "lane-rules-forward-to-own-target-group"
+FORWARD_DESCRIPTION = (
+    "Lane rules forward only to the lane's own target group: a rule that matches lane X's header but forwards "
+    "to another lane's (or the default) target group would send X's requests to a different version. Fix: "
+    "forward to the target group created in the same lane stack (actions=[{type: forward, target_group_arn: "
+    "tg.arn}])."
 )
 
 _NAMED_LANE = re.compile(r"ctx=lane:([a-z0-9-]*[a-z0-9])|lane(?:\[ \\t\]\*)?=(?:\[ \\t\]\*)?([a-z0-9-]*[a-z0-9])")
@@ -201,7 +211,26 @@ def policies(ctx: PackContext) -> list[Policy]:
         if problem:
             report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
 
+    def forward(args: StackValidationArgs, report: ReportViolation) -> None:
+        for rule in args.resources:
+            if rule.resource_type != LISTENER_RULE:
+                continue
+            target = ctx.target(rule.urn)
+            if target is None or target.layer != "lane":
+                continue
+            # The forward target is an input the engine joins to the resource it
+            # came from: it must be a target group of this very stack.
+            sources = rule.property_dependencies.get("actions", [])
+            own = [d for d in sources if d.resource_type == TARGET_GROUP]
+            if len(own) != 1 or len(sources) != 1 or len(as_list(get(rule.props, "actions"))) != 1:
+                report(
+                    f"listener rule {rule.name} of lane {target.lane!r} does not forward to exactly one target "
+                    "group of its own stack",
+                    rule.urn,
+                )
+
     return [
         ResourceValidationPolicy(NAME, DESCRIPTION, own_lane, EnforcementLevel.MANDATORY),
         ResourceValidationPolicy(BAND_NAME, DESCRIPTION_BAND, priority_band, EnforcementLevel.MANDATORY),
+        StackValidationPolicy(FORWARD_NAME, FORWARD_DESCRIPTION, forward, EnforcementLevel.MANDATORY),
     ]

@@ -518,15 +518,31 @@ def test_non_production_alb_without_deletion_protection_is_advisory():
 IN_BAND = routing.band(0).start + 7
 
 
-def _rule(conditions, priority=IN_BAND, name="rule-0", tags=GRAY):
+def _rule(conditions, priority=IN_BAND, name="rule-0", tags=GRAY, target=None):
+    if target is None:  # the lane's own target group, as the lane layer does
+        target = aws.lb.TargetGroup("tg", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1", tags=tags).arn
     aws.lb.ListenerRule(
         name,
         listener_arn="arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:listener/app/x/1/2",
         priority=priority,
         conditions=conditions,
-        actions=[{"type": "forward", "target_group_arn": "arn:tg"}],
+        actions=[{"type": "forward", "target_group_arn": target}],
         tags=tags,
     )
+
+
+def test_rule_forwarding_to_a_target_group_the_lane_does_not_own_is_reported():
+    gray = routing.lane_rule_conditions("gray", ["tracestate"])[0]
+
+    def to_default():
+        boot = pulumi.StackReference(naming.stack_ref("boot-user-api-dev"))
+        _rule(gray, target=boot.require_output("DefaultTargetGroupArn"))
+
+    blue_tg = "arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:targetgroup/user-api-dev-blue/1"
+    for program in (to_default, lambda: _rule(gray, target=blue_tg)):
+        assert only(check("user-api-dev-gray", program), "lane-rules-forward-to-own-target-group") == (
+            "listener rule rule-0 of lane 'gray' does not forward to exactly one target group of its own stack"
+        )
 
 
 def test_the_lanes_own_rule_passes():
@@ -637,6 +653,10 @@ BAD_GRAPHS: dict[str, tuple[str, Callable[[], object]]] = {
     "lane-rules-own-lane": (
         "user-api-dev-gray",
         lambda: _rule(routing.lane_rule_conditions("blue", ["tracestate"])[0]),
+    ),
+    "lane-rules-forward-to-own-target-group": (
+        "user-api-dev-gray",
+        lambda: _rule(routing.lane_rule_conditions("gray", ["tracestate"])[0], target="arn:aws:tg/other"),
     ),
     "lane-rule-priority-band": (
         "user-api-dev-gray",
