@@ -16,6 +16,7 @@ settings in context variables, so runs never leak into each other.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import copy
@@ -26,6 +27,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
@@ -405,4 +407,34 @@ def run_stack(
             placeholder_references=sorted(set(mocks.placeholders)),
         )
 
-    return contextvars.Context().run(_run)
+    return _isolated(lambda: contextvars.Context().run(_run))
+
+
+def _isolated(fn: Callable[[], Recording]) -> Recording:
+    """Run ``fn`` on an event loop of its own and leave no Pulumi leftovers.
+
+    Pulumi drives the program on the thread's current loop, and its
+    ``SETTINGS.outputs`` and ``rpc_manager`` default to objects shared by every
+    fresh context. A run that fails (a refused registration, a bug) leaves its
+    tasks and exception there; the next run in the process would wait on them
+    or fail. A run that succeeds leaves them empty, so clearing is safe.
+    """
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return fn()
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(previous)
+        contextvars.Context().run(_forget_pulumi_leftovers)
+
+
+def _forget_pulumi_leftovers() -> None:
+    SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()

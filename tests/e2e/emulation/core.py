@@ -15,8 +15,6 @@ maximum lengths), the model does not.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -27,7 +25,6 @@ from typing import Any
 import boto3
 import pulumi
 from botocore.config import Config
-from pulumi.runtime.settings import SETTINGS
 
 from automation.offline import PROVIDER_PREFIX, Recording, Registration, run_stack
 
@@ -118,39 +115,6 @@ def tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
 
 def drop_none(**params: Any) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
-
-
-def _in_fresh_event_loop(fn: Callable[[], Recording]) -> Recording:
-    """Run ``fn`` on its own event loop, closed afterwards.
-
-    Pulumi drives the program on the thread's current loop. A refused
-    registration ends the run with tasks of that run still pending; on a
-    shared loop (or in Pulumi's shared defaults) they would wake up inside
-    the next run and fail it.
-    """
-    previous = asyncio.get_event_loop_policy().get_event_loop()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return fn()
-    finally:
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-        asyncio.set_event_loop(previous)
-        contextvars.Context().run(_forget_pulumi_leftovers)
-
-
-def _forget_pulumi_leftovers() -> None:
-    # Pulumi's SETTINGS.outputs and rpc_manager default to objects shared by
-    # every fresh context (the harness runs each stack in one). A run that
-    # fails leaves its tasks and its exception there, and the next run would
-    # wait on them; a run that succeeds leaves them empty.
-    SETTINGS.outputs.clear()
-    SETTINGS.rpc_manager.clear()
 
 
 @cache
@@ -322,9 +286,9 @@ class Emulator:
                     raise EmulationError(f"{stack}: two {reg.type} named {reg.name}; updates match by type and name")
                 self._previous[key] = reg
         try:
-            recording = _in_fresh_event_loop(
-                lambda: run_stack(stack, resource_hook=self.resource_hook, call_hook=self.call_hook, **kwargs)
-            )
+            # run_stack isolates each run (own event loop, no Pulumi leftovers),
+            # so a refused registration cannot leak into the next run.
+            recording = run_stack(stack, resource_hook=self.resource_hook, call_hook=self.call_hook, **kwargs)
         except Exception as exc:
             if self.errors:
                 raise EmulationError(f"{stack}: " + "; ".join(self.errors)) from exc
