@@ -29,7 +29,7 @@ from automation.workspace import (
     StackMissingError,
     StackSummary,
 )
-from components import naming, params
+from components import naming, params, routing
 from components.stackname import resolve
 
 ACCOUNT = "123456789012"
@@ -75,10 +75,12 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
             params.load_service(t.service, t.env, params_dir).bootstrap_image or ""
         )
         default = t.lane == naming.DEFAULT_LANE
-        prio = int(config.get("multilane:priority") or 0) or 1000 + sum(map(ord, t.lane)) % 1000
+        pinned = int(config.get("multilane:priority") or 0) or None
+        # The same priority the lane program would register.
+        prio = 0 if default else routing.allocate_priorities(t.service, t.lane, 1, taken={}, pinned=pinned)[0]
         return {
             "Lane": t.lane,
-            "ServiceName": t.service,
+            "ServiceName": naming.ecs_service_name(t.service, t.lane),
             "TargetGroupArn": f"{arn}:targetgroup/{t.service}-{t.lane}/fake",
             "ListenerRuleArns": [] if default else [f"{arn}:listener-rule/app/fake/{t.lane}"],
             "RulePriority": 0 if default else prio,
