@@ -119,7 +119,11 @@ def boto3_rules_source(listener_arn: str) -> list[LiveRule] | None:
     if session.get_credentials() is None:
         return None
     region = listener_arn.split(":")[3] or session.region_name
-    elbv2 = session.client("elbv2", region_name=region)
+    return rules_of_listener(session.client("elbv2", region_name=region), listener_arn)
+
+
+def rules_of_listener(elbv2: Any, listener_arn: str) -> list[LiveRule]:
+    """describe_rules plus the rules' Lane tags, through an elbv2 client."""
     pages = list(elbv2.get_paginator("describe_rules").paginate(ListenerArn=listener_arn))
     arns = [r["RuleArn"] for p in pages for r in p["Rules"] if not r.get("IsDefault")]
     tags: dict[str, str] = {}

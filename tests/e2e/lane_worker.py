@@ -48,17 +48,8 @@ _LANE_CLASSES = (
 
 
 def live_rules(emulator: Emulator, listener_arn: str) -> list[priority.LiveRule]:
-    """automation.priority.boto3_rules_source, on the emulator's warm client."""
-    elbv2 = emulator.client("elbv2")
-    pages = list(elbv2.get_paginator("describe_rules").paginate(ListenerArn=listener_arn))
-    arns = [r["RuleArn"] for p in pages for r in p["Rules"] if not r.get("IsDefault")]
-    tags: dict[str, str] = {}
-    for i in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
-        for desc in elbv2.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
-            for tag in desc.get("Tags", []):
-                if tag["Key"] == "Lane":
-                    tags[desc["ResourceArn"]] = tag["Value"]
-    return priority.live_rules(pages, tags)
+    """What the runner's boto3 rules source reads, on the emulator's warm client."""
+    return priority.rules_of_listener(emulator.client("elbv2"), listener_arn)
 
 
 _start: Any = None  # a multiprocessing Barrier shared by every worker of a run
