@@ -21,6 +21,7 @@ from typing import Any
 
 from pulumi.automation.events import EngineEvent
 
+from automation.offline import placeholder_outputs
 from automation.workspace import (
     HistoryEntry,
     OnEvent,
@@ -45,30 +46,9 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
     """Fake outputs with the contract's exact keys, shaped by the stack's config."""
     t = resolve(stack, params_dir)
     arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
-    if t.layer == "infra":
-        return {
-            "VpcId": "vpc-0fake",
-            "PublicSubnetIds": ["subnet-0fakea", "subnet-0fakeb"],
-            "PrivateSubnetIds": ["subnet-0fakec", "subnet-0faked"],
-            "ClusterName": naming.cluster_name(t.env),
-            "ClusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{naming.cluster_name(t.env)}",
-            "NamespaceId": "ns-fake",
-            "NamespaceName": f"{t.env}.fake.internal",
-            "NamespaceArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-fake",
-        }
-    if t.layer == "boot":
-        alb = naming.alb_name(t.service or "", t.env)
-        return {
-            "LoadBalancerArn": f"{arn}:loadbalancer/app/{alb}/fake",
-            "LoadBalancerDnsName": f"{alb}-1.{REGION}.elb.amazonaws.com",
-            "HttpListenerArn": f"{arn}:listener/app/{alb}/fake/listener",
-            "DefaultTargetGroupArn": f"{arn}:targetgroup/{alb}-default/fake",
-            "LogGroupName": naming.log_group_name(t.service or "", t.env),
-            "ServiceDiscoveryServiceArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-fake",
-            "AlbSecurityGroupId": "sg-0fakealb",
-            "ServiceSecurityGroupId": "sg-0fakesvc",
-            "RepositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{naming.ecr_repository_name(t.service or '', t.env)}",
-        }
+    if t.layer in ("infra", "boot"):
+        # The harness's placeholders: the same keys and shapes `plan` shows.
+        return placeholder_outputs(stack, params_dir)
     if t.layer == "lane":
         assert t.service is not None and t.lane is not None
         image = config.get("multilane:imageUri") or (
