@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,6 +26,7 @@ from typing import Any
 import boto3
 import pulumi
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from automation.offline import PROVIDER_PREFIX, Recording, Registration, run_stack
 
@@ -160,6 +162,9 @@ class Ledger:
         return self.entries[(reg.type, reg.id)]
 
 
+SERVER_RACE_ATTEMPTS = 4
+
+
 class Emulator:
     """Creates registrations in moto; one instance per moto account state."""
 
@@ -201,7 +206,18 @@ class Emulator:
         api_name = client.meta.method_to_api_mapping[operation]
         model.validate(client.meta.service_model.service_name, api_name, params)
         self.calls.append((service, operation))
-        return getattr(client, operation)(**params)
+        for attempt in range(SERVER_RACE_ATTEMPTS):
+            try:
+                return getattr(client, operation)(**params)
+            except ResponseParserError:
+                # moto's threaded server is not thread-safe everywhere (seen:
+                # IAM get_role iterating a dict another request grows) and
+                # answers such a race with an HTML 500 page. That is the
+                # emulator's defect, not AWS behaviour: retry it, server only.
+                if self.endpoint_url is None or attempt == SERVER_RACE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # --- Pulumi hooks ------------------------------------------------------
 
