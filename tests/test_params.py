@@ -48,7 +48,10 @@ INFRA_CASES = [
     (_net(privateSubnetCidrs=["10.10.32.0/19", "10.99.0.0/19"]), "subnet 10.99.0.0/19 is not inside vpcCidr"),
     (_net(privateSubnetCidrs=["10.10.32.0/19"]), "privateSubnetCidrs has 1 entries but availabilityZones has 2"),
     (_net(availabilityZones=["ap-southeast-2a"]), "field 'network.availabilityZones'"),
-    (_net(availabilityZones=["ap-southeast-2a", "ap-southeast-2z"]), "'ap-southeast-2z' is not a zone of ap-southeast-2"),
+    (
+        _net(availabilityZones=["ap-southeast-2a", "ap-southeast-2z"]),
+        "'ap-southeast-2z' is not a zone of ap-southeast-2",
+    ),
     (_net(availabilityZones=["ap-southeast-2a", "ap-southeast-2a"]), "lists a zone twice"),
     (_net(natMode="double"), "field 'network.natMode'"),
     (lambda d: d.update(namespaceName="Dev_Namespace"), "is not a lower-case DNS name"),

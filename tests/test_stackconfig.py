@@ -23,7 +23,10 @@ def test_values_are_parsed() -> None:
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
-        ({"imageUri": "user-api"}, "stacks/Pulumi.user-api-dev-gray.yaml: multilane:imageUri 'user-api' is not an image"),
+        (
+            {"imageUri": "user-api"},
+            "stacks/Pulumi.user-api-dev-gray.yaml: multilane:imageUri 'user-api' is not an image",
+        ),
         ({"priority": "high"}, "multilane:priority 'high' is not a whole number"),
         ({"priority": "50001"}, "multilane:priority 50001 is outside 1..50000"),
         ({"stackOrg": "a b"}, "multilane:stackOrg 'a b' is not an organization name"),
