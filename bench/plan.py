@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.5
-RUNS = 5
+RUNS = 9
 STACKS = ["infra-dev", "boot-user-api-dev", "user-api-dev-gray", "pipelines-dev"]
 
 
