@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= infra-dev
 
-.PHONY: setup test test-unit test-e2e lint format plan policy bench clean
+.PHONY: setup engine test test-unit test-e2e test-engine lint format plan policy bench clean
 
 setup: $(BIN)/.installed
 
@@ -13,11 +13,19 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-test: setup
+# The real Pulumi CLI: `pulumi` from PATH, else built once from the Go module
+# proxy into ~/.cache/multilane/engine (engine/build.sh); linked into .engine/bin.
+engine: setup
+	bash engine/build.sh
+
+test: setup engine
 	$(BIN)/python -m pytest -q
 
 test-unit: setup
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -m "not e2e and not engine"
+
+test-engine: setup engine
+	$(BIN)/python -m pytest -q -m engine
 
 test-e2e: setup
 	$(BIN)/python -m pytest -q -m e2e
@@ -40,4 +48,4 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .engine

@@ -17,7 +17,7 @@ from moto import mock_aws
 from automation.offline import Recording
 from components import naming
 
-from .emulation import Emulator
+from emulator import Emulator
 
 SERVICE = "user-api"
 ENV = "dev"

@@ -24,7 +24,7 @@ import components.lane  # noqa: F401
 from automation import priority
 from components import naming, params, routing
 
-from .emulation import EmulationError, Emulator
+from emulator import EmulationError, Emulator
 
 SERVICES = ("elbv2", "ecs", "iam", "cloudwatch", "sts")
 # Load the models, endpoint rules and paginators once, before forking: a

@@ -23,8 +23,8 @@ from moto.server import ThreadedMotoServer
 from components import alb_eval, naming, routing
 
 from .conftest import ENV, SERVICE
-from .emulation import Emulator
-from .emulation.core import REGION
+from emulator import Emulator
+from emulator.core import REGION
 from .lane_worker import create_lane, init_worker
 
 pytestmark = pytest.mark.e2e

@@ -13,9 +13,9 @@ from automation.offline import run_stack
 from components import naming, params
 from components.params import PARAMS_DIR
 
-from .emulation import HANDLERS, NOT_EMULATED, EmulationError, Emulator, model
-from .emulation.core import HANDLERS as CORE_HANDLERS
-from .emulation.not_emulated import NotEmulated, validated_only
+from emulator import HANDLERS, NOT_EMULATED, EmulationError, Emulator, model
+from emulator.core import HANDLERS as CORE_HANDLERS
+from emulator.not_emulated import NotEmulated, validated_only
 
 pytestmark = pytest.mark.e2e
 
@@ -141,7 +141,7 @@ def _registered_types() -> set[str]:
 def test_every_type_the_layers_register_is_emulated_or_listed_as_not_emulated() -> None:
     registered = _registered_types()
     assert len(registered) > 30
-    assert registered - set(HANDLERS) == set(), "add a handler in tests/e2e/emulation (or not_emulated.py)"
+    assert registered - set(HANDLERS) == set(), "add a handler in emulator/ (or not_emulated.py)"
     # No handler for a type nobody registers: each one is exercised by the flow.
     assert set(HANDLERS) - registered == set()
     assert set(NOT_EMULATED) <= set(HANDLERS)

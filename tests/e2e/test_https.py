@@ -14,7 +14,7 @@ import pytest
 
 from components import alb_eval, naming
 
-from .emulation import EmulationError, Emulator
+from emulator import EmulationError, Emulator
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import pytest
 
 from components import naming
 
-from .emulation import Emulator
+from emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 

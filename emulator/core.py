@@ -55,6 +55,9 @@ class Emulated:
     probe: Callable[[], Any]
     # In-place update (an update step); None: a change means replacement.
     update: Callable[[Request], dict[str, Any]] | None = None
+    # With an update: the inputs AWS cannot change in place (the provider's
+    # Diff reports them as replacements). Without one, every input does.
+    replace_on: frozenset[str] = frozenset()
     emulated: bool = True  # False: inputs validated against the model only
 
 
@@ -162,6 +165,17 @@ class Ledger:
         return self.entries[(reg.type, reg.id)]
 
 
+def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def replacing(existing: Emulated | None, changed: list[str]) -> list[str]:
+    """Which of the changed inputs force a new resource (all of them without an update)."""
+    if existing is None or existing.update is None:
+        return list(changed)
+    return [k for k in changed if k in existing.replace_on]
+
+
 SERVER_RACE_ATTEMPTS = 4
 
 
@@ -242,7 +256,7 @@ class Emulator:
                 if handler is None:
                     raise UnemulatedTypeError(
                         f"no moto emulation for resource type {args.typ} ({args.name}): add a handler "
-                        "in tests/e2e/emulation or list it in not_emulated.py"
+                        "in emulator/ or list it in not_emulated.py"
                     )
                 inputs = _whole_numbers(dict(args.inputs))
                 request = Request(self, args.typ, args.name, inputs, self._region_of(args.provider))
@@ -264,7 +278,8 @@ class Emulator:
         existing = self.ledger.get(prior)
         if _whole_numbers(prior.inputs) == request.inputs:
             return prior.id, existing.state
-        if existing.update is not None:
+        if not replacing(existing, changed_keys(_whole_numbers(prior.inputs), request.inputs)):
+            assert existing.update is not None
             existing.state = existing.update(request)
             return prior.id, existing.state
         # Replacement, create-before-delete (Pulumi's default): the old one
@@ -276,11 +291,66 @@ class Emulator:
         return created.id, created.state
 
     def call_hook(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | None:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return self.invoke(args.token, self.default_region)
+        return None  # the harness answers the rest or fails loudly
+
+    def invoke(self, token: str, region: str) -> dict[str, Any]:
+        """The data sources the layers call, answered from moto."""
         with self._lock:
-            if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-                me = self.call("sts", "get_caller_identity")
+            if token == "aws:index/getCallerIdentity:getCallerIdentity":
+                me = self.call("sts", "get_caller_identity", region=region)
                 return {"accountId": me["Account"], "arn": me["Arn"], "userId": me["UserId"], "id": me["Account"]}
-            return None  # the harness answers the rest or fails loudly
+            if token == "aws:index/getRegion:getRegion":
+                return {"name": region, "region": region, "id": region}
+            if token == "aws:index/getPartition:getPartition":
+                return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        raise UnemulatedTypeError(f"the emulated AWS provider has no emulation for function {token}")
+
+    # --- the provider front end (emulator/provider.py) ----------------------
+    # The real engine keeps state itself and asks per resource; these answer
+    # by (type, id) from the same ledger and the same handlers as the hooks.
+
+    def create(self, type_: str, name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        handler = HANDLERS.get(type_)
+        if handler is None:
+            raise UnemulatedTypeError(f"the emulated AWS provider has no emulation for resource type {type_} ({name})")
+        with self._lock:
+            created = handler(Request(self, type_, name, _whole_numbers(dict(inputs)), region))
+            self.ledger.add(type_, created)
+            return created.id, created.state
+
+    def known(self, type_: str, id_: str) -> Emulated | None:
+        return self.ledger.entries.get((type_, id_))
+
+    def update(self, type_: str, id_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+        with self._lock:
+            existing = self.ledger.entries.get((type_, id_))
+            if existing is None or existing.update is None:
+                raise EmulationError(f"{type_} {id_} cannot be updated in place by the emulator")
+            existing.state = existing.update(Request(self, type_, name, _whole_numbers(dict(inputs)), region))
+            return existing.state
+
+    def delete(self, type_: str, id_: str) -> bool:
+        """Delete one resource; False when this emulator never made it (e.g. moto restarted)."""
+        with self._lock:
+            existing = self.ledger.entries.pop((type_, id_), None)
+            if existing is None:
+                return False
+            existing.delete()
+            return True
+
+    def exists(self, type_: str, id_: str) -> bool:
+        """True while moto still describes the resource."""
+        with self._lock:
+            existing = self.ledger.entries.get((type_, id_))
+            if existing is None:
+                return False
+            try:
+                existing.probe()
+            except Exception:
+                return False
+            return True
 
     # --- stacks ------------------------------------------------------------
 

@@ -246,9 +246,28 @@ def listener_rule(req: Request) -> Emulated:
             raise EmulationError(f"listener rule {arn} is gone")
         return found[0]
 
+    def update(new: Request) -> dict[str, Any]:
+        # AWS changes a rule's conditions, actions and priority in place
+        # (ModifyRule, SetRulePriorities); only its listener forces a new rule.
+        n = new.inputs
+        new.call(
+            "elbv2",
+            "modify_rule",
+            RuleArn=arn,
+            Conditions=[_condition(c) for c in n["conditions"]],
+            Actions=[_action(a) for a in n["actions"]],
+        )
+        now = priority
+        if n.get("priority") is not None and n["priority"] != priority:
+            new.call("elbv2", "set_rule_priorities", RulePriorities=[{"RuleArn": arn, "Priority": n["priority"]}])
+            now = n["priority"]
+        return new.state(arn=arn, priority=int(now))
+
     return Emulated(
         arn,
         req.state(arn=arn, priority=int(rule["Priority"])),
         delete=lambda: req.call("elbv2", "delete_rule", RuleArn=arn),
         probe=probe,
+        update=update,
+        replace_on=frozenset({"listenerArn"}),
     )

@@ -286,4 +286,5 @@ def ecs_service(req: Request) -> Emulated:
             _one(req.call("ecs", "describe_services", cluster=cluster_ref, services=[name]), "services", name), name
         ),
         update=update,
+        replace_on=frozenset({"name", "cluster", "launchType", "schedulingStrategy", "deploymentController"}),
     )
