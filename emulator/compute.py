@@ -272,9 +272,9 @@ def ecs_service(req: Request) -> Emulated:
         req.call("ecs", "delete_service", cluster=cluster_ref, service=name, force=True)
 
     def update(new: Request) -> dict[str, Any]:
+        # UpdateService takes load balancers and registries too (a replaced
+        # target group moves the service to the new one in place).
         fresh = _service_params(new.inputs)
-        fresh.pop("loadBalancers", None)  # unchanged here; changing them is a separate API path
-        fresh.pop("serviceRegistries", None)
         new.call("ecs", "update_service", cluster=cluster_ref, service=name, **fresh)
         return new.state(arn=arn, name=name, cluster=cluster_ref)
 

@@ -57,10 +57,9 @@ def _query(q: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@emulates("aws:cloudwatch/metricAlarm:MetricAlarm")
-def metric_alarm(req: Request) -> Emulated:
+def _put_alarm(req: Request, name: str) -> dict[str, Any]:
+    """PutMetricAlarm creates or replaces the alarm of that name in place."""
     i = req.inputs
-    name = req.physical_name()
     req.call(
         "cloudwatch",
         "put_metric_alarm",
@@ -87,7 +86,13 @@ def metric_alarm(req: Request) -> Emulated:
             Tags=tag_list(i.get("tags")) or None,
         ),
     )
-    alarm = req.call("cloudwatch", "describe_alarms", AlarmNames=[name])["MetricAlarms"][0]
+    return req.call("cloudwatch", "describe_alarms", AlarmNames=[name])["MetricAlarms"][0]
+
+
+@emulates("aws:cloudwatch/metricAlarm:MetricAlarm")
+def metric_alarm(req: Request) -> Emulated:
+    name = req.physical_name()
+    alarm = _put_alarm(req, name)
 
     def probe() -> Any:
         found = req.call("cloudwatch", "describe_alarms", AlarmNames=[name])["MetricAlarms"]
@@ -100,4 +105,6 @@ def metric_alarm(req: Request) -> Emulated:
         req.state(arn=alarm["AlarmArn"], name=name),
         delete=lambda: req.call("cloudwatch", "delete_alarms", AlarmNames=[name]),
         probe=probe,
+        update=lambda new: new.state(arn=_put_alarm(new, name)["AlarmArn"], name=name),
+        replace_on=frozenset({"name", "namePrefix"}),
     )

@@ -271,8 +271,13 @@ def main(argv: list[str] | None = None) -> None:
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(PythonLanguageHost(executor, args.engine), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
+    # The engine ends its plugins with a signal when it is done: stop quietly.
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
     print(port, flush=True)
-    server.wait_for_termination()
+    stopped.wait()
+    server.stop(grace=None)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from emulator.core import REGION
 from emulator.plugin import ADDRESS_VARIABLE
+from emulator.provider import aws_plugin_version
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_BIN = ROOT / ".engine" / "bin"
@@ -68,8 +69,14 @@ def engine_bin() -> Path | None:
 
 
 def _write_plugin(dir_: Path) -> Path:
-    bin_dir = dir_ / "bin"
-    bin_dir.mkdir(exist_ok=True)
+    """Install the emulated provider in the sandbox's own plugin cache (PULUMI_HOME).
+
+    There the engine finds it for the exact version pulumi_aws asks for,
+    without a PATH entry (an ambient plugin is warned about on every run)
+    and without touching the user's ~/.pulumi.
+    """
+    bin_dir = dir_ / "pulumi-home" / "plugins" / f"resource-aws-v{aws_plugin_version()}"
+    bin_dir.mkdir(parents=True, exist_ok=True)
     plugin = bin_dir / "pulumi-resource-aws"
     plugin.write_text(
         f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -S {shlex.quote(str(ROOT / 'emulator' / 'plugin.py'))} \"$@\"\n"
@@ -80,10 +87,8 @@ def _write_plugin(dir_: Path) -> Path:
 
 def environment(dir_: Path, state: dict) -> dict[str, str]:
     """The variables env.sh exports (the engine tests use the same)."""
-    path = [str(dir_ / "bin")]
     engine = engine_bin()
-    if engine is not None:
-        path.append(str(engine))
+    path = [str(engine)] if engine is not None else []
     return {
         "PATH": os.pathsep.join([*path, "$PATH"]),
         "PULUMI_BACKEND_URL": f"file://{dir_ / 'state'}",
@@ -108,9 +113,8 @@ def start(dir_: Path) -> dict:
         raise SandboxError(f"a sandbox is already running in {dir_} (pid {state['pid']}); stop it first")
     dir_.mkdir(parents=True, exist_ok=True)
     engine_bin()  # fail before starting anything
-    _write_plugin(dir_)
     (dir_ / "state").mkdir(exist_ok=True)
-    (dir_ / "pulumi-home").mkdir(exist_ok=True)
+    _write_plugin(dir_)
     _state_file(dir_).unlink(missing_ok=True)
     print(f"sandbox: starting the emulated AWS account in {dir_} ...", file=sys.stderr, flush=True)
     with open(dir_ / "sandbox.log", "ab") as log:

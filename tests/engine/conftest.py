@@ -67,10 +67,7 @@ class Sandbox:
         return self.run(str(self.project / "venv" / "bin" / "python"), "-m", "automation", *args, check=check)
 
     def up(self, stack: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        if not (self.project / ".stacks-made" / stack).exists():
-            self.pulumi("stack", "init", stack)
-            (self.project / ".stacks-made").mkdir(exist_ok=True)
-            (self.project / ".stacks-made" / stack).touch()
+        self.pulumi("stack", "select", "--create", stack)
         return self.pulumi("up", "--yes", "--skip-preview", "-s", stack, *extra)
 
     def outputs(self, stack: str) -> dict[str, Any]:
