@@ -51,6 +51,15 @@ def resolve_image(target: Target, config: StackConfig, svc: ServiceParams) -> st
     )
 
 
+def bootstrap_command(port: int) -> list[str]:
+    """Command for a params bootstrapImage (an nginx image, params.BOOTSTRAP_REPOSITORIES):
+    listen on the service's containerPort and answer 200 on every path, so the
+    target group's health check on healthCheckPath passes before the app's
+    first build exists."""
+    conf = f"server {{ listen {port}; location / {{ return 200 'multilane bootstrap\\n'; }} }}"
+    return ["sh", "-c", f'printf "%s\\n" "{conf}" > /etc/nginx/conf.d/default.conf && exec nginx -g "daemon off;"']
+
+
 def container_definitions(
     *,
     service: str,
@@ -65,7 +74,7 @@ def container_definitions(
     Secrets travel as ``valueFrom`` ARNs: ECS resolves them at start, the
     values never appear in params, state or the task definition.
     """
-    container = {
+    container: dict[str, Any] = {
         "name": naming.container_name(service),
         "image": image,
         "essential": True,
@@ -82,6 +91,8 @@ def container_definitions(
             },
         },
     }
+    if svc.bootstrap_image and image == svc.bootstrap_image:
+        container["command"] = bootstrap_command(svc.container_port)
     return json.dumps([container], sort_keys=True)
 
 

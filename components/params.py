@@ -282,6 +282,27 @@ def check_image(value: str) -> str:
     return value
 
 
+# Placeholder images a lane may run before the app's first build
+# (bootstrapImage). The lane configures them (components/lane.py,
+# bootstrap_command) to listen on containerPort and answer 200 on every path,
+# so the target group's health check on healthCheckPath passes; an arbitrary
+# image (nginx alone listens on 80 and answers 404 for /actuator/health)
+# would never turn healthy.
+BOOTSTRAP_REPOSITORIES = (
+    "public.ecr.aws/nginx/nginx",
+    "public.ecr.aws/docker/library/nginx",
+    "docker.io/library/nginx",
+    "docker.io/nginx",
+)
+
+
+def bootstrap_repository(image: str) -> str:
+    """The repository part of an image reference (no tag, no digest)."""
+    repo = image.split("@", 1)[0]
+    head, _, last = repo.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
 class DesiredCount(StrictModel):
     default: int = Field(default=2, ge=0, le=1000)
     lane: int = Field(default=1, ge=0, le=1000)
@@ -342,7 +363,16 @@ class ServiceParams(StrictModel):
     @field_validator("bootstrap_image")
     @classmethod
     def _image(cls, v: str | None) -> str | None:
-        return None if v is None else check_image(v)
+        if v is None:
+            return None
+        check_image(v)
+        if bootstrap_repository(v) not in BOOTSTRAP_REPOSITORIES:
+            raise ValueError(
+                f"{v!r} is not a bootstrap image multilane can make listen on containerPort and answer "
+                f"healthCheckPath, so the first deploy would never turn healthy; use one of "
+                f"{', '.join(BOOTSTRAP_REPOSITORIES)} with a tag, or remove bootstrapImage and deploy a built image"
+            )
+        return v
 
     @field_validator("environment")
     @classmethod
@@ -383,6 +413,15 @@ class ServiceParams(StrictModel):
         both = set(self.environment) & set(self.secrets)
         if both:
             raise ValueError(f"{sorted(both)[0]} is both in environment and secrets")
+        # The healthy-hosts alarm of every lane rolls its deploys back: a
+        # minimum above a lane kind's task count would keep it in ALARM.
+        minimum = self.alarms.healthy_hosts_min
+        for kind, count in (("default", self.desired_count.default), ("lane", self.desired_count.lane)):
+            if count and minimum > count:
+                raise ValueError(
+                    f"alarms.healthyHostsMin ({minimum}) is above desiredCount.{kind} ({count}): every "
+                    f"{kind} lane's healthy-hosts alarm would stay in ALARM and roll its deploys back"
+                )
         return self
 
 
