@@ -48,7 +48,9 @@ def test_the_bootstrap_lane_listens_on_container_port_and_answers_the_health_pat
     # One location / answering 200 covers healthCheckPath, whatever it is.
     assert "location / { return 200" in script and "nginx" in script
     tg_path = (
-        rec.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] if not stack.endswith("default") else None
+        rec.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"]
+        if not stack.endswith("default")
+        else None
     )
     assert tg_path in (None, svc.health_check_path)
 
