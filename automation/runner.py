@@ -239,6 +239,14 @@ class Runner:
         count = self.rule_count(target.lane, list(service.lane_carriers))
         pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
         pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
+        if pinned is None:
+            # Stack config files do not survive a CodeBuild run: the lane's last
+            # deployed priority (its RulePriority output) is the pin to keep.
+            last = self.last_priority(target)
+            if last is not None:
+                pinned = last
+                config["multilane:priority"] = str(last)
+                self.progress.step(target.stack, "up", f"keeping priority {last} from the stack's RulePriority output")
         rules = self.rules_source(str(boot_outputs.get("HttpListenerArn", "")))
         avoid: dict[int, str] | None = None
         if retrying:
@@ -255,6 +263,19 @@ class Runner:
         if result.pin is not None:
             config["multilane:priority"] = str(result.pin)
         self.progress.step(target.stack, "up", result.reason)
+
+    def last_priority(self, target: Target) -> int | None:
+        """The lane stack's RulePriority output when it exists and is a rule priority."""
+        if not self.backend.stack_exists(target.stack):
+            return None
+        value = self.backend.outputs(target.stack).get("RulePriority")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            return None
+        return number if number > 0 and number == float(value) else None
 
     # --- one stack -------------------------------------------------------------------------
 

@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "repeated rollbacks walk further back and never return to an image already rolled back from.",
     )
     p.add_argument("service_env", metavar="<service>-<env>", help="e.g. user-api-dev")
-    p.add_argument("lane", nargs="?", default="default", metavar="<lane>", help="the lane to roll back (default: default)")
+    p.add_argument(
+        "lane", nargs="?", default="default", metavar="<lane>", help="the lane to roll back (default: default)"
+    )
     add_common(p, parallel=False)
     p.set_defaults(func=run_rollback)
 
