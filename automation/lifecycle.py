@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.progress import StackOutcome
-from automation.runner import Runner
+from automation.runner import Runner, live_lanes, remove_after_destroy
 from automation.workspace import Backend
 from components import naming, params, stackname
 from components.errors import MultilaneError
@@ -82,6 +82,9 @@ def promote(
             f"lane {from_lane!r} of {service}-{env} has no stack {source.stack}; "
             f"`python -m automation lanes {service}-{env}` lists the lanes"
         )
+    finished = _finish_promotion(runner, source)
+    if finished is not None:
+        return [finished]
     image = backend.outputs(source.stack).get("ImageUri")
     if not image:
         raise MultilaneError(
@@ -107,12 +110,38 @@ def promote(
     if keep_source:
         runner.note(f"--keep-source: {source.stack} stays")
         return outcomes
-    removed = runner.run_one("destroy", source, {}, f"promoted to default: image {image}")
+    removed = runner.run_one("destroy", source, {}, f"{PROMOTED_MESSAGE}{image}")
     outcomes.append(removed)
     if removed.status == "ok":
-        backend.remove_stack(source.stack)
-        removed.notes.append("stack removed")
+        remove_after_destroy(backend, removed, promote_command(service, env, from_lane))
     return outcomes
+
+
+PROMOTED_MESSAGE = "promoted to default: image "
+
+
+def promote_command(service: str, env: str, lane: str) -> str:
+    return f"python -m automation promote {service}-{env} {lane}"
+
+
+def _finish_promotion(runner: Runner, source: Target) -> StackOutcome | None:
+    """A promotion whose destroy succeeded but whose ``stack rm`` failed left
+    an empty source stack: a re-run only removes it."""
+    backend = runner.backend
+    if backend.outputs(source.stack):
+        return None
+    history = backend.history(source.stack)
+    last = history[0] if history else None
+    if last is None or last.kind != "destroy" or last.result != "succeeded":
+        return None
+    if not last.message.startswith(PROMOTED_MESSAGE):
+        return None
+    runner.note(f"{source.stack} was promoted and destroyed already; removing the leftover empty stack")
+    outcome = StackOutcome(source.stack, "destroy", "ok")
+    assert source.service is not None and source.lane is not None
+    remove_after_destroy(backend, outcome, promote_command(source.service, source.env, source.lane))
+    runner.progress.finish(outcome)
+    return outcome
 
 
 def _image(entry_config: dict[str, str]) -> str:
@@ -198,13 +227,9 @@ class LaneRow:
 
 def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR) -> list[LaneRow]:
     rows = []
-    for summary in backend.list_stacks():
-        try:
-            t = stackname.resolve(summary.name, params_dir)
-        except MultilaneError:
-            continue  # a stack of another project or an old params layout
-        if t.layer != "lane" or t.service != service or t.env != env or t.lane is None:
-            continue
+    # Leftover empty stacks (destroyed without --remove) are no lanes.
+    for t, summary in live_lanes(backend, service, env, params_dir):
+        assert t.lane is not None
         out = backend.outputs(t.stack)
         prio = out.get("RulePriority")
         rows.append(
