@@ -31,7 +31,6 @@ from .stackconfig import StackConfig
 from .stackname import Target, check_lane
 
 LAYER = "lane"
-LAUNCH_TYPE = "FARGATE"
 # New tasks start and turn healthy before old ones stop (the cutover model
 # in bench/cutover.py): never below the desired count during a deploy.
 MIN_HEALTHY_PERCENT = 100
@@ -260,6 +259,9 @@ class AppLane(pulumi.ComponentResource):
         ]
 
         desired = svc.desired_count.default if is_default else svc.desired_count.lane
+        # A capacity provider strategy, not launchType: the cluster registers
+        # FARGATE and FARGATE_SPOT, and launchType would ignore both.
+        provider = svc.capacity_provider.default if is_default else svc.capacity_provider.lane
         service_args: dict[str, Any] = {}
         if is_default:
             service_args["service_registries"] = {"registry_arn": args.service_discovery_service_arn}
@@ -269,7 +271,7 @@ class AppLane(pulumi.ComponentResource):
             cluster=args.cluster_arn,
             task_definition=task_def.arn,
             desired_count=desired,
-            launch_type=LAUNCH_TYPE,
+            capacity_provider_strategies=[{"capacity_provider": provider, "weight": 1, "base": 0}],
             network_configuration={
                 "subnets": args.private_subnet_ids,
                 "security_groups": [args.service_security_group_id],
@@ -329,6 +331,14 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
     boot = params.load_boot(env, params_dir)
     svc = params.load_service(service, env, params_dir)
     image = resolve_image(target, config, svc)
+    kind = "default" if lane == naming.DEFAULT_LANE else "lane"
+    provider = getattr(svc.capacity_provider, kind)
+    if provider not in infra.cluster.capacity_providers:
+        raise MultilaneError(
+            f"params/{service}-{env}.json: capacityProvider.{kind} is {provider}, but the cluster of {env} "
+            f"registers only {', '.join(infra.cluster.capacity_providers)} (cluster.capacityProviders in "
+            f"params/infra-{env}.json); add it there or pick one of those"
+        )
     conditions = routing.lane_rule_conditions(lane, svc.lane_carriers)
     if conditions:
         priorities = routing.allocate_priorities(service, lane, len(conditions), taken={}, pinned=config.priority)

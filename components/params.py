@@ -308,6 +308,19 @@ class DesiredCount(StrictModel):
     lane: int = Field(default=1, ge=0, le=1000)
 
 
+CapacityProvider = Literal["FARGATE", "FARGATE_SPOT"]
+
+
+class LaneCapacity(StrictModel):
+    """Capacity provider of each lane kind's ECS service. FARGATE_SPOT is
+    cheaper and can be interrupted (2 minutes' notice): fine for non-default
+    dev lanes, not for the default lane of production. The provider must be
+    on the cluster (cluster.capacityProviders in infra-{env}.json)."""
+
+    default: CapacityProvider = "FARGATE"
+    lane: CapacityProvider = "FARGATE"
+
+
 class AppSource(StrictModel):
     """The app repository the service's pipeline builds from."""
 
@@ -340,6 +353,7 @@ class ServiceParams(StrictModel):
     memory: int = 512
     cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
     desired_count: DesiredCount = DesiredCount()
+    capacity_provider: LaneCapacity = LaneCapacity()
     health_check_path: str = "/health"
     health_check_grace_period_seconds: int = Field(default=30, ge=0, le=2147483647)
     environment: dict[str, str] = Field(default_factory=dict)

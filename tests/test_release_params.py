@@ -78,3 +78,31 @@ def test_shipped_params_agree_with_their_lane_kinds():
         for service in params.services(env):
             svc = params.load_service(service, env)
             assert svc.alarms.healthy_hosts_min <= min(svc.desired_count.default, svc.desired_count.lane)
+
+
+@pytest.mark.parametrize(
+    ("stack", "provider"),
+    [
+        ("user-api-dev-default", "FARGATE"),
+        ("user-api-dev-gray", "FARGATE_SPOT"),
+        ("user-api-prod-gray", "FARGATE"),
+    ],
+)
+def test_services_use_the_clusters_capacity_providers_not_a_launch_type(stack: str, provider: str):
+    image = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/prod/user-api:sha-abc1234-b7"
+    rec = run_stack(stack, config={"imageUri": image} if "-prod-" in stack else None)
+    svc = rec.one("aws:ecs/service:Service").inputs
+    assert "launchType" not in svc
+    assert svc["capacityProviderStrategies"] == [{"capacityProvider": provider, "weight": 1, "base": 0}]
+
+
+def test_a_capacity_provider_the_cluster_does_not_register_is_refused(params_dir: Path):
+    edit_json(
+        params.service_path("user-api", "prod", params_dir),
+        lambda d: d.update(capacityProvider={"default": "FARGATE", "lane": "FARGATE_SPOT"}),
+    )
+    image = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/prod/user-api:sha-abc1234-b7"
+    with pytest.raises(MultilaneError) as err:
+        run_stack("user-api-prod-gray", config={"imageUri": image}, params_dir=params_dir)
+    assert "capacityProvider.lane is FARGATE_SPOT, but the cluster of prod registers only FARGATE" in str(err.value)
+    assert err.value.registered == []
