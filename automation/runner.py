@@ -48,8 +48,8 @@ PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
 # components/boot.py and components/lane.py; tests/test_runner.py keeps these
 # in step with the code).
 READS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId"),
-    ("lane", "infra"): ("VpcId", "PrivateSubnetIds", "ClusterName", "ClusterArn"),
+    ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId", "AlarmTopicArn"),
+    ("lane", "infra"): ("VpcId", "PrivateSubnetIds", "ClusterName", "ClusterArn", "AlarmTopicArn"),
     ("lane", "boot"): (
         "HttpListenerArn",
         "LoadBalancerArn",

@@ -112,6 +112,7 @@ class AppLaneArgs:
     private_subnet_ids: pulumi.Input[list[str]]
     cluster_name: pulumi.Input[str]
     cluster_arn: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
     # boot outputs
     listener_arn: pulumi.Input[str]
     load_balancer_arn: pulumi.Input[str]
@@ -255,6 +256,7 @@ class AppLane(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 ecs_service_name=ecs_name,
                 thresholds=svc.alarms,
+                topic_arn=args.alarm_topic_arn,
             )
         ]
 
@@ -369,6 +371,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             private_subnet_ids=infra_ref.require_output("PrivateSubnetIds"),
             cluster_name=infra_ref.require_output("ClusterName"),
             cluster_arn=infra_ref.require_output("ClusterArn"),
+            alarm_topic_arn=infra_ref.require_output("AlarmTopicArn"),
             listener_arn=boot_ref.require_output("HttpListenerArn"),
             load_balancer_arn=boot_ref.require_output("LoadBalancerArn"),
             default_target_group_arn=boot_ref.require_output("DefaultTargetGroupArn"),

@@ -145,6 +145,59 @@ class ClusterSettings(StrictModel):
     )
 
 
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SUBSCRIBER_ARN = {
+    "sqs": re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,80}$"),
+    "lambda": re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"),
+}
+
+
+class AlarmSubscriber(StrictModel):
+    protocol: Literal["email", "https", "sqs", "lambda"]
+    endpoint: str
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> AlarmSubscriber:
+        e = self.endpoint
+        ok = {
+            "email": bool(_EMAIL.match(e)),
+            "https": e.startswith("https://") and " " not in e and len(e) > len("https://"),
+        }.get(self.protocol)
+        if ok is None:
+            ok = bool(_SUBSCRIBER_ARN[self.protocol].match(e))
+        if not ok:
+            raise ValueError(f"{e!r} is not a {self.protocol} endpoint")
+        return self
+
+
+class AlarmNotifications(StrictModel):
+    """Who hears every alarm of the env (boot and lane alarms, ALARM and OK).
+
+    Either ``topicArn`` (an SNS topic you already run: on-call tooling, chat)
+    or ``subscribers`` of the topic the infra stack creates; never neither,
+    or alarms would notify no one.
+    """
+
+    topic_arn: str | None = None
+    subscribers: list[AlarmSubscriber] = Field(default_factory=list)
+
+    @field_validator("topic_arn")
+    @classmethod
+    def _topic(cls, v: str | None) -> str | None:
+        if v is not None and not _SNS_TOPIC_ARN.match(v):
+            raise ValueError(f"{v!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
+        return v
+
+    @model_validator(mode="after")
+    def _someone(self) -> AlarmNotifications:
+        if self.topic_arn is None and not self.subscribers:
+            raise ValueError("give topicArn or at least one subscriber, or alarms notify no one")
+        if self.topic_arn is not None and self.subscribers:
+            raise ValueError("give topicArn (subscribe to it where it lives) or subscribers, not both")
+        return self
+
+
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -154,6 +207,7 @@ class InfraParams(StrictModel):
     network: Annotated[CreateNetwork | WrapNetwork, Field(discriminator="mode")]
     namespace_name: str
     cluster: ClusterSettings = ClusterSettings()
+    alarm_notifications: AlarmNotifications
 
     @field_validator("region")
     @classmethod
