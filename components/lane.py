@@ -55,7 +55,7 @@ def bootstrap_command(port: int) -> list[str]:
     listen on the service's containerPort and answer 200 on every path, so the
     target group's health check on healthCheckPath passes before the app's
     first build exists."""
-    conf = f"server {{ listen {port}; location / {{ return 200 'multilane bootstrap\\n'; }} }}"
+    conf = f"server {{ listen {port}; location / {{ return 200 'multilane bootstrap'; }} }}"
     return ["sh", "-c", f'printf "%s\\n" "{conf}" > /etc/nginx/conf.d/default.conf && exec nginx -g "daemon off;"']
 
 
