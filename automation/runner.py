@@ -244,18 +244,19 @@ class Runner:
         count = self.rule_count(target.lane, list(service.lane_carriers))
         pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
         pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
-        if pinned is None:
-            # Stack config files do not survive a CodeBuild run: the lane's last
-            # deployed priority (its RulePriority output) is the pin to keep.
-            last = self.last_priority(target)
-            if last is not None:
-                pinned = last
-                config["multilane:priority"] = str(last)
-                self.progress.step(target.stack, "up", f"keeping priority {last} from the stack's RulePriority output")
+        # Stack config files do not survive a CodeBuild run: without a pin, the
+        # lane's last deployed priority (its RulePriority output) is the one to keep.
+        kept = self.last_priority(target) if pinned is None else None
         rules = self.rules_source(str(boot_outputs.get("HttpListenerArn", "")))
+        if kept is not None and rules and priority.taken_map(rules).get(kept) not in (None, target.lane):
+            kept = None  # a stale output: another rule holds that slot now; allocate as for a new lane
+        if kept is not None and not retrying:
+            pinned = kept
+            config["multilane:priority"] = str(kept)
+            self.progress.step(target.stack, "up", f"keeping priority {kept} from the stack's RulePriority output")
         avoid: dict[int, str] | None = None
         if retrying:
-            collided = pinned or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
+            collided = pinned or kept or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
             avoid = {collided: "a rule created while this lane deployed"}
             pinned = None
             rules = rules or []
@@ -267,6 +268,8 @@ class Runner:
         result = priority.plan(self.allocate, target.service, target.lane, count, rules, pinned, avoid=avoid)
         if result.pin is not None:
             config["multilane:priority"] = str(result.pin)
+        elif retrying:
+            config["multilane:priority"] = str(result.live[0])
         self.progress.step(target.stack, "up", result.reason)
 
     def last_priority(self, target: Target) -> int | None:
