@@ -7,11 +7,14 @@ source lane and remove its stack (``keep_source`` keeps it). The new state
 exists before the old one is removed; a failure at any step leaves the source
 lane running.
 
-Rollback reads the default lane's image history back from the stack's own
-update history (``pulumi stack history``: every update records the config it
-ran with, including ``multilane:imageUri``), so no extra store is needed and
-it works on every backend. It re-deploys the image of the newest successful
-update whose image differs from the current one.
+Rollback reads a lane's image history back from the stack's own update
+history (``pulumi stack history``: every update records the config it ran
+with, including ``multilane:imageUri``, and its message), so no extra store
+is needed and it works on every backend. It replays that history as a stack
+of deployed images where a rollback update pops the image it rolled away
+from, and re-deploys the image below the current one: two rollbacks after
+A, B, C give B and then A (never B, C, B, ...). Any lane can be rolled back,
+``default`` unless another is named.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.progress import StackOutcome
-from automation.runner import Runner
+from automation.runner import Runner, live_lanes, remove_after_destroy
 from automation.workspace import Backend
 from components import naming, params, stackname
 from components.errors import MultilaneError
@@ -79,6 +82,9 @@ def promote(
             f"lane {from_lane!r} of {service}-{env} has no stack {source.stack}; "
             f"`python -m automation lanes {service}-{env}` lists the lanes"
         )
+    finished = _finish_promotion(runner, source)
+    if finished is not None:
+        return [finished]
     image = backend.outputs(source.stack).get("ImageUri")
     if not image:
         raise MultilaneError(
@@ -104,48 +110,99 @@ def promote(
     if keep_source:
         runner.note(f"--keep-source: {source.stack} stays")
         return outcomes
-    removed = runner.run_one("destroy", source, {}, f"promoted to default: image {image}")
+    removed = runner.run_one("destroy", source, {}, f"{PROMOTED_MESSAGE}{image}")
     outcomes.append(removed)
     if removed.status == "ok":
-        backend.remove_stack(source.stack)
-        removed.notes.append("stack removed")
+        remove_after_destroy(backend, removed, promote_command(service, env, from_lane))
     return outcomes
+
+
+PROMOTED_MESSAGE = "promoted to default: image "
+
+
+def promote_command(service: str, env: str, lane: str) -> str:
+    return f"python -m automation promote {service}-{env} {lane}"
+
+
+def _finish_promotion(runner: Runner, source: Target) -> StackOutcome | None:
+    """A promotion whose destroy succeeded but whose ``stack rm`` failed left
+    an empty source stack: a re-run only removes it."""
+    backend = runner.backend
+    if backend.outputs(source.stack):
+        return None
+    history = backend.history(source.stack)
+    last = history[0] if history else None
+    if last is None or last.kind != "destroy" or last.result != "succeeded":
+        return None
+    if not last.message.startswith(PROMOTED_MESSAGE):
+        return None
+    runner.note(f"{source.stack} was promoted and destroyed already; removing the leftover empty stack")
+    outcome = StackOutcome(source.stack, "destroy", "ok")
+    assert source.service is not None and source.lane is not None
+    remove_after_destroy(backend, outcome, promote_command(source.service, source.env, source.lane))
+    runner.progress.finish(outcome)
+    return outcome
 
 
 def _image(entry_config: dict[str, str]) -> str:
     return entry_config.get(IMAGE_KEY, "")
 
 
-def rollback_image(history: list[Any]) -> tuple[str, str]:
-    """(current image, image to roll back to) from the default lane's history, newest first.
+ROLLBACK_MESSAGE = "rollback to "
+
+
+def rollback_message(image: str) -> str:
+    """The update message a rollback records; :func:`rollback_image` recognises it."""
+    return f"{ROLLBACK_MESSAGE}{image or 'bootstrapImage'}"
+
+
+def image_stack(history: list[Any]) -> list[str]:
+    """The images a lane has run, oldest first, with rolled-back ones removed.
+
+    ``history`` is newest first. A normal update pushes its image (unless it
+    is the one on top); a rollback update pops the image it rolled away from.
+    """
+    deployed: list[str] = []
+    for entry in reversed([h for h in history if h.kind == "update" and h.result == "succeeded"]):
+        image = _image(entry.config)
+        if entry.message.startswith(ROLLBACK_MESSAGE) and len(deployed) > 1:
+            deployed.pop()
+            if deployed[-1] != image:  # rolled back somewhere else by hand: trust the record
+                deployed.append(image)
+        elif not deployed or deployed[-1] != image:
+            deployed.append(image)
+    return deployed
+
+
+def rollback_image(history: list[Any], lane: str = naming.DEFAULT_LANE) -> tuple[str, str]:
+    """(current image, image to roll back to) from a lane's history, newest first.
 
     An empty image means the service's bootstrapImage (no multilane:imageUri set).
     """
-    updates = [h for h in history if h.kind == "update" and h.result == "succeeded"]
-    if not updates:
-        raise MultilaneError("the default lane has no successful update recorded, so there is nothing to roll back to")
-    current = _image(updates[0].config)
-    for entry in updates[1:]:
-        if _image(entry.config) != current:
-            return current, _image(entry.config)
-    raise MultilaneError(
-        f"the default lane's history holds no image other than the current one ({current or 'bootstrapImage'}), "
-        "so there is nothing to roll back to"
-    )
+    deployed = image_stack(history)
+    if not deployed:
+        raise MultilaneError(f"the {lane} lane has no successful update recorded, so there is nothing to roll back to")
+    if len(deployed) < 2:
+        raise MultilaneError(
+            f"the {lane} lane's history holds no image before the current one ({deployed[-1] or 'bootstrapImage'}) "
+            "that was not already rolled back, so there is nothing to roll back to"
+        )
+    return deployed[-1], deployed[-2]
 
 
-def rollback(runner: Runner, service: str, env: str) -> list[StackOutcome]:
-    target = lane_target(service, env, naming.DEFAULT_LANE)
+def rollback(runner: Runner, service: str, env: str, lane: str = naming.DEFAULT_LANE) -> list[StackOutcome]:
+    stackname.check_lane(lane, where="lane to roll back")
+    target = lane_target(service, env, lane)
     if not runner.backend.stack_exists(target.stack):
         raise MultilaneError(f"{target.stack} does not exist, so there is nothing to roll back")
-    current, previous = rollback_image(runner.backend.history(target.stack))
+    current, previous = rollback_image(runner.backend.history(target.stack), lane)
     if not previous and not params.load_service(service, env, runner.params_dir).bootstrap_image:
         raise MultilaneError(
             f"the previous image of {target.stack} was the service's bootstrapImage, which "
             f"params/{service}-{env}.json no longer sets; deploy an image with `python -m automation up`"
         )
     runner.note(f"rolling {target.stack} back from {current or 'bootstrapImage'} to {previous or 'bootstrapImage'}")
-    return [runner.run_one("up", target, {IMAGE_KEY: previous}, f"rollback to {previous or 'bootstrapImage'}")]
+    return [runner.run_one("up", target, {IMAGE_KEY: previous}, rollback_message(previous))]
 
 
 @dataclass(frozen=True)
@@ -170,13 +227,9 @@ class LaneRow:
 
 def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR) -> list[LaneRow]:
     rows = []
-    for summary in backend.list_stacks():
-        try:
-            t = stackname.resolve(summary.name, params_dir)
-        except MultilaneError:
-            continue  # a stack of another project or an old params layout
-        if t.layer != "lane" or t.service != service or t.env != env or t.lane is None:
-            continue
+    # Leftover empty stacks (destroyed without --remove) are no lanes.
+    for t, summary in live_lanes(backend, service, env, params_dir):
+        assert t.lane is not None
         out = backend.outputs(t.stack)
         prio = out.get("RulePriority")
         rows.append(

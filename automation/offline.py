@@ -186,6 +186,7 @@ def placeholder_outputs(stack: str, params_dir: Path = params.PARAMS_DIR) -> dic
             "NamespaceId": "ns-PLACEHOLDER",
             "NamespaceName": f"{env}.{p}.internal",
             "NamespaceArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-PLACEHOLDER",
+            "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{naming.alarm_topic_name(env)}",
         }
     if target.layer == "boot":
         assert target.service is not None

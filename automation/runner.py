@@ -27,7 +27,13 @@ from automation.events import ChangeCollector, describe
 from automation.inputs import Request
 from automation.offline import STACKS_DIR, stack_file_config
 from automation.progress import Progress, StackOutcome
-from automation.workspace import Backend, ConcurrentUpdateError, OperationFailedError, StackMissingError
+from automation.workspace import (
+    Backend,
+    ConcurrentUpdateError,
+    OperationFailedError,
+    StackMissingError,
+    StackSummary,
+)
 from components import naming, params
 from components.errors import MultilaneError
 from components.stackname import Target
@@ -42,8 +48,8 @@ PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
 # components/boot.py and components/lane.py; tests/test_runner.py keeps these
 # in step with the code).
 READS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId"),
-    ("lane", "infra"): ("VpcId", "PrivateSubnetIds", "ClusterName", "ClusterArn"),
+    ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId", "AlarmTopicArn"),
+    ("lane", "infra"): ("VpcId", "PrivateSubnetIds", "ClusterName", "ClusterArn", "AlarmTopicArn"),
     ("lane", "boot"): (
         "HttpListenerArn",
         "LoadBalancerArn",
@@ -164,10 +170,9 @@ class Runner:
         from components import routing
 
         assert target.service is not None
-        prefix = f"{target.service}-{target.env}-"
-        lanes = [s.name[len(prefix) :] for s in self.backend.list_stacks() if s.name.startswith(prefix)]
+        lanes = [t.lane for t, _ in live_lanes(self.backend, target.service, target.env, self.params_dir)]
         service = params.load_service(target.service, target.env, self.params_dir)
-        routing.check_capacity(lanes, list(service.lane_carriers), lane=target.lane)
+        routing.check_capacity([x for x in lanes if x], list(service.lane_carriers), lane=target.lane)
 
     def _check_no_dependents(self, targets: list[Target]) -> None:
         """Refuse to destroy a lower stack that stacks outside this run still read."""
@@ -239,10 +244,19 @@ class Runner:
         count = self.rule_count(target.lane, list(service.lane_carriers))
         pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
         pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
+        # Stack config files do not survive a CodeBuild run: without a pin, the
+        # lane's last deployed priority (its RulePriority output) is the one to keep.
+        kept = self.last_priority(target) if pinned is None else None
         rules = self.rules_source(str(boot_outputs.get("HttpListenerArn", "")))
+        if kept is not None and rules and priority.taken_map(rules).get(kept) not in (None, target.lane):
+            kept = None  # a stale output: another rule holds that slot now; allocate as for a new lane
+        if kept is not None and not retrying:
+            pinned = kept
+            config["multilane:priority"] = str(kept)
+            self.progress.step(target.stack, "up", f"keeping priority {kept} from the stack's RulePriority output")
         avoid: dict[int, str] | None = None
         if retrying:
-            collided = pinned or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
+            collided = pinned or kept or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
             avoid = {collided: "a rule created while this lane deployed"}
             pinned = None
             rules = rules or []
@@ -254,7 +268,22 @@ class Runner:
         result = priority.plan(self.allocate, target.service, target.lane, count, rules, pinned, avoid=avoid)
         if result.pin is not None:
             config["multilane:priority"] = str(result.pin)
+        elif retrying:
+            config["multilane:priority"] = str(result.live[0])
         self.progress.step(target.stack, "up", result.reason)
+
+    def last_priority(self, target: Target) -> int | None:
+        """The lane stack's RulePriority output when it exists and is a rule priority."""
+        if not self.backend.stack_exists(target.stack):
+            return None
+        value = self.backend.outputs(target.stack).get("RulePriority")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            return None
+        return number if number > 0 and number == float(value) else None
 
     # --- one stack -------------------------------------------------------------------------
 
@@ -346,8 +375,16 @@ class Runner:
             if created_for_preview:
                 try:
                     self.backend.remove_stack(target.stack)
-                except (OperationFailedError, StackMissingError):
-                    outcome.notes.append("could not remove the stack created for the preview")
+                except StackMissingError:
+                    pass  # nothing left over
+                except OperationFailedError as err:
+                    # A leftover empty stack would show up as a lane: say so and fail.
+                    outcome.status = "failed"
+                    outcome.message = (
+                        f"the preview ran, but the stack {target.stack} it created could not be removed "
+                        f"({_first_line(str(err))}); remove it with `pulumi stack rm {target.stack} --yes`"
+                        + (f"; the preview itself: {outcome.message}" if outcome.message else "")
+                    )
         outcome.changes = collector.result()
         outcome.elapsed = self.progress.elapsed(target.stack)
         self.progress.finish(outcome)
@@ -386,6 +423,62 @@ class Runner:
                     outcomes[stack] = future.result()
                 failed_before += [s for s, o in outcomes.items() if o.status == "failed" and s in futures]
         return [outcomes[t.stack] for t in targets]
+
+
+def is_empty(backend: Backend, summary: StackSummary) -> bool:
+    """A stack with no resources: destroyed without ``--remove``, or created
+    for a preview and never removed. It is no lane."""
+    if summary.resource_count is not None:
+        return summary.resource_count == 0
+    try:
+        return not backend.outputs(summary.name)
+    except StackMissingError:
+        return True
+
+
+def live_lanes(
+    backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR
+) -> list[tuple[Target, StackSummary]]:
+    """The lane stacks of exactly ``service`` in ``env`` that hold resources.
+
+    Names are resolved with components/stackname.py (the longest
+    ``{service}-{env}`` with a params file wins), never by prefix: with
+    services ``user`` and ``user-dev-tools``, ``user-dev-tools-dev-gray`` is
+    ``user-dev-tools``'s lane, not ``user``'s lane ``tools-dev-gray``.
+    """
+    from components.stackname import resolve
+
+    out = []
+    for summary in backend.list_stacks():
+        try:
+            t = resolve(summary.name, params_dir)
+        except MultilaneError:
+            continue  # a stack of another project or an old params layout
+        if t.layer != "lane" or t.service != service or t.env != env or t.lane is None:
+            continue
+        if is_empty(backend, summary):
+            continue
+        out.append((t, summary))
+    return out
+
+
+def remove_after_destroy(backend: Backend, outcome: StackOutcome, rerun: str) -> None:
+    """``stack rm`` after a successful destroy; a failure fails ``outcome`` with
+    a sentence and leaves an empty stack that ``rerun`` finishes."""
+    try:
+        backend.remove_stack(outcome.stack)
+    except StackMissingError:
+        outcome.notes.append("stack already removed")
+        return
+    except (OperationFailedError, ConcurrentUpdateError) as err:
+        outcome.status = "failed"
+        outcome.message = (
+            f"the resources of {outcome.stack} are destroyed, but removing the stack failed "
+            f"({_first_line(str(err)) if str(err).strip() else type(err).__name__}); "
+            f"run `{rerun}` again to finish (the empty stack is not counted as a lane)"
+        )
+        return
+    outcome.notes.append("stack removed")
 
 
 def _first_line(text: str) -> str:

@@ -4,9 +4,15 @@
 # ci/buildspec.yaml calls one function per phase:
 #   . ci/build.sh && prebuild    log docker in to the service's ECR registry
 #   . ci/build.sh && build       docker build $CODEBUILD_SRC_DIR_AppOut/$MODULE_PATH,
-#                                tagged sha-<short commit> and <sanitised branch>
-#   . ci/build.sh && postbuild   push both tags, write the parameter file
+#                                tagged sha-<short commit>-b<CodeBuild build number>
+#   . ci/build.sh && postbuild   push that tag, write the parameter file
 #   . ci/build.sh && image_uri   print the image the parameter file names
+#
+# The service's ECR repository has IMMUTABLE tags (components/boot.py): a tag
+# can be pushed once. So every build pushes exactly one tag that no other
+# build uses (commit + CODEBUILD_BUILD_NUMBER, which CodeBuild increments per
+# project), and lanes deploy that tag. A moving tag (a branch name, latest)
+# would fail the second build of a branch with ImageTagAlreadyExistsException.
 # or run it directly: bash ci/build.sh <prebuild|build|postbuild|image_uri>.
 #
 # Every function runs in its own subshell with `set -euo pipefail`, so
@@ -14,7 +20,9 @@
 # fails the phase with a message that says what to fix.
 #
 # Environment (the pipeline's Build action and the CodeBuild project set it):
-#   SERVICE_NAME, APP_ENV, LANE, BRANCH, APP_COMMIT (the AppSource commit id),
+#   SERVICE_NAME, APP_ENV, LANE, APP_COMMIT (the AppSource commit id),
+#   CODEBUILD_BUILD_NUMBER (CodeBuild sets it), APP_BRANCH (optional: the
+#   branch AppSource fetched, recorded as an image label),
 #   ECR_REPO_URI, MODULE_PATH (default .), DOCKERFILE (default Dockerfile),
 #   PARAMS_FILE (default cfn-params.json), CODEBUILD_SRC_DIR(_AppOut),
 #   SERVICE (optional: the SERVICE pipeline variable; must equal SERVICE_NAME).
@@ -51,13 +59,15 @@ _short_commit() {
   printf '%s' "${APP_COMMIT:0:7}"
 }
 
-# A docker tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: release/1.2.3 -> release-1.2.3.
-_branch_tag() {
-  _need BRANCH
-  local tag
-  tag="$(printf '%s' "$BRANCH" | sed -e 's/[^A-Za-z0-9_.-]/-/g' -e 's/^[.-]*//' | cut -c1-128)"
-  [ -n "$tag" ] || _die "BRANCH '$BRANCH' leaves no usable docker tag after sanitising"
-  printf '%s' "$tag"
+# The one tag of this build: sha-<7-char commit>-b<build number>. Unique per
+# build of the project, so an immutable repository accepts it.
+_image_tag() {
+  _need CODEBUILD_BUILD_NUMBER
+  [[ "$CODEBUILD_BUILD_NUMBER" =~ ^[0-9]+$ ]] || _die "CODEBUILD_BUILD_NUMBER '$CODEBUILD_BUILD_NUMBER' is not a build number"
+  local sha
+  # A command substitution does not inherit `set -e`: stop explicitly.
+  sha="$(_short_commit)" || exit 1
+  printf 'sha-%s-b%s' "$sha" "$CODEBUILD_BUILD_NUMBER"
 }
 
 _registry() {
@@ -68,9 +78,9 @@ _registry() {
 image_uri() (
   set -euo pipefail
   _need ECR_REPO_URI
-  local sha
-  sha="$(_short_commit)"
-  printf '%s:sha-%s\n' "$ECR_REPO_URI" "$sha"
+  local tag
+  tag="$(_image_tag)"
+  printf '%s:%s\n' "$ECR_REPO_URI" "$tag"
 )
 
 prebuild() (
@@ -95,15 +105,14 @@ build() (
   local dockerfile="$context/${DOCKERFILE:-Dockerfile}"
   [ -d "$context" ] || _die "module path '${MODULE_PATH:-.}' does not exist in the app repository (params app.modulePath)"
   [ -f "$dockerfile" ] || _die "no ${DOCKERFILE:-Dockerfile} in '${MODULE_PATH:-.}' of the app repository (params app.dockerfile)"
-  local sha branch
-  sha="$(_short_commit)"
-  branch="$(_branch_tag)"
+  local tag
+  tag="$(_image_tag)"
   echo "build.sh: building $SERVICE_NAME at ${APP_COMMIT} from $context"
   docker build \
     --file "$dockerfile" \
-    --tag "$ECR_REPO_URI:sha-$sha" \
-    --tag "$ECR_REPO_URI:$branch" \
+    --tag "$ECR_REPO_URI:$tag" \
     --label "org.opencontainers.image.revision=$APP_COMMIT" \
+    --label "org.opencontainers.image.ref.name=${APP_BRANCH:-}" \
     --label "multilane.service=$SERVICE_NAME" \
     "$context" ||
     _die "docker build of $SERVICE_NAME failed (see the docker output above); nothing was pushed"
@@ -116,12 +125,10 @@ postbuild() (
   _check_service
   _check_lane
   _need APP_ENV CODEBUILD_SRC_DIR ECR_REPO_URI
-  local sha branch image out
-  sha="$(_short_commit)"
-  branch="$(_branch_tag)"
-  image="$ECR_REPO_URI:sha-$sha"
-  docker push "$ECR_REPO_URI:sha-$sha" || _die "docker push of $image failed"
-  docker push "$ECR_REPO_URI:$branch" || _die "docker push of $ECR_REPO_URI:$branch failed"
+  local tag image out
+  tag="$(_image_tag)"
+  image="$ECR_REPO_URI:$tag"
+  docker push "$image" || _die "docker push of $image failed (the repository's tags are immutable: a tag is pushed once)"
   out="$CODEBUILD_SRC_DIR/${PARAMS_FILE:-cfn-params.json}"
   # The article's `echo "{"Parameters":...}"` lost its inner quotes and wrote
   # invalid JSON; a JSON encoder cannot.

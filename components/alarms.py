@@ -107,8 +107,19 @@ def _tags(env: str, layer: str, service: str, lane: str | None) -> dict[str, str
     return naming.tags(env, layer, service, lane)
 
 
+def _notify(topic_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Every alarm tells the env's alarm topic (infra's AlarmTopicArn) when it
+    fires and when it clears."""
+    return {"alarm_actions": [topic_arn], "ok_actions": [topic_arn]}
+
+
 def service_alarms(
-    service: str, env: str, load_balancer_suffix: pulumi.Input[str], thresholds: AlarmThresholds
+    service: str,
+    env: str,
+    load_balancer_suffix: pulumi.Input[str],
+    thresholds: AlarmThresholds,
+    *,
+    topic_arn: pulumi.Input[str],
 ) -> list[AlarmSpec]:
     """Boot's service-level alarm: 5xx % across every lane of the ALB."""
     return [
@@ -127,6 +138,7 @@ def service_alarms(
                 "metric_queries": target_5xx_percent_queries(
                     {"LoadBalancer": load_balancer_suffix}, metric_period(thresholds)
                 ),
+                **_notify(topic_arn),
                 "tags": _tags(env, "boot", service, None),
             },
         )
@@ -143,6 +155,7 @@ def lane_alarms(
     cluster_name: pulumi.Input[str],
     ecs_service_name: str,
     thresholds: AlarmThresholds,
+    topic_arn: pulumi.Input[str],
 ) -> list[AlarmSpec]:
     """The three lane alarms ECS watches during the lane's deployments."""
     tg_dims = {"TargetGroup": target_group_suffix, "LoadBalancer": load_balancer_suffix}
@@ -150,6 +163,7 @@ def lane_alarms(
     ecs_dims = {"ClusterName": cluster_name, "ServiceName": ecs_service_name}
     n = thresholds.running_below_desired_periods
     tags = _tags(env, "lane", service, lane)
+    notify = _notify(topic_arn)
     return [
         AlarmSpec(
             key="lane-5xx",
@@ -164,6 +178,7 @@ def lane_alarms(
                 "evaluation_periods": 1,
                 "treat_missing_data": MISSING,
                 "metric_queries": target_5xx_percent_queries(tg_dims, period),
+                **notify,
                 "tags": tags,
             },
         ),
@@ -189,6 +204,7 @@ def lane_alarms(
                         "return_data": True,
                     },
                 ],
+                **notify,
                 "tags": tags,
             },
         ),
@@ -208,6 +224,7 @@ def lane_alarms(
                 "dimensions": tg_dims,
                 "period": period,
                 "statistic": "Minimum",
+                **notify,
                 "tags": tags,
             },
         ),

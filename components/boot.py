@@ -129,6 +129,7 @@ class ServiceBootArgs:
     public_subnet_ids: pulumi.Input[list[str]]
     private_subnet_ids: pulumi.Input[list[str]]
     namespace_id: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
 
 
 class ServiceBoot(pulumi.ComponentResource):
@@ -321,7 +322,7 @@ class ServiceBoot(pulumi.ComponentResource):
         )
 
         # --- service-level alarm (every lane together)
-        for spec in alarms.service_alarms(service, env, alb.arn_suffix, svc.alarms):
+        for spec in alarms.service_alarms(service, env, alb.arn_suffix, svc.alarms, topic_arn=args.alarm_topic_arn):
             aws.cloudwatch.MetricAlarm(spec.key, **spec.args, opts=child)
 
         self.load_balancer_arn = alb.arn
@@ -372,6 +373,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             public_subnet_ids=ref.require_output("PublicSubnetIds"),
             private_subnet_ids=ref.require_output("PrivateSubnetIds"),
             namespace_id=ref.require_output("NamespaceId"),
+            alarm_topic_arn=ref.require_output("AlarmTopicArn"),
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

@@ -427,6 +427,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
     own = naming.infra_stack(scope.env)
     slr, slr_resource = _service_linked_roles(scope, ["ecs.amazonaws.com"])
     cluster = scope.arn("ecs", f"cluster/{naming.cluster_name(scope.env)}")
+    alarm_topic = scope.arn("sns", naming.alarm_topic_name(scope.env))
     return document(
         [
             _log_statement(scope, project),
@@ -487,6 +488,31 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                 [f"arn:{scope.partition}:route53:::hostedzone/*"],
             ),
             _stmt("HostedZoneChanges", "Allow", ["route53:GetChange"], [f"arn:{scope.partition}:route53:::change/*"]),
+            # The env's alarm topic and its subscriptions (params alarmNotifications).
+            _stmt(
+                "ManageAlarmTopic",
+                "Allow",
+                [
+                    "sns:CreateTopic",
+                    "sns:DeleteTopic",
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:TagResource",
+                    "sns:UntagResource",
+                    "sns:ListTagsForResource",
+                    "sns:Subscribe",
+                    "sns:ListSubscriptionsByTopic",
+                ],
+                [alarm_topic],
+            ),
+            # Subscriptions have no resource type in the service authorization
+            # reference (parliament's database): "*" is the only form.
+            _stmt(
+                "ManageAlarmSubscriptions",
+                "Allow",
+                ["sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"],
+                ["*"],
+            ),
             _stmt(
                 "CreateHostedZone",
                 "Allow",

@@ -4,7 +4,9 @@ Create mode builds the VPC, public and private subnets (one pair per AZ),
 internet gateway, NAT per params and route tables; wrap mode (the article's
 CreateNetwork=false) exports an existing VPC's ids unchanged and creates no
 network resource. Both modes create the ECS cluster (Container Insights on:
-the lane alarms read its task-count metrics) and the Cloud Map namespace.
+the lane alarms read its task-count metrics), the Cloud Map namespace and
+the env's alarm topic (every boot and lane alarm notifies it; its
+subscribers come from params, or params name an existing topic).
 Network resources are protected: the article's stack policy forbids deleting
 them by accident.
 """
@@ -40,6 +42,7 @@ class InfraEnvironment(pulumi.ComponentResource):
     namespace_id: pulumi.Output[str]
     namespace_name: pulumi.Output[str]
     namespace_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: InfraEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("multilane:infra:Environment", name, None, opts)
@@ -77,6 +80,24 @@ class InfraEnvironment(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
+        notify = args.params.alarm_notifications
+        if notify.topic_arn:
+            self.alarm_topic_arn = pulumi.Output.from_input(notify.topic_arn)
+        else:
+            # No KMS key: CloudWatch cannot publish to a topic encrypted with
+            # the AWS-managed aws/sns key, and alarm texts hold no secrets.
+            topic = aws.sns.Topic("alarm-topic", name=naming.alarm_topic_name(args.env), tags=self._tags, opts=child)
+            for i, sub in enumerate(notify.subscribers):
+                aws.sns.TopicSubscription(
+                    f"alarm-subscriber-{i}",
+                    topic=topic.arn,
+                    protocol=sub.protocol,
+                    endpoint=sub.endpoint,
+                    # email and https subscribers confirm by hand (or by their service).
+                    endpoint_auto_confirms=sub.protocol == "https",
+                    opts=child,
+                )
+            self.alarm_topic_arn = topic.arn
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.namespace_id = namespace.id
@@ -181,6 +202,7 @@ class InfraEnvironment(pulumi.ComponentResource):
             "NamespaceId": self.namespace_id,
             "NamespaceName": self.namespace_name,
             "NamespaceArn": self.namespace_arn,
+            "AlarmTopicArn": self.alarm_topic_arn,
         }
 
 

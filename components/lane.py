@@ -31,7 +31,6 @@ from .stackconfig import StackConfig
 from .stackname import Target, check_lane
 
 LAYER = "lane"
-LAUNCH_TYPE = "FARGATE"
 # New tasks start and turn healthy before old ones stop (the cutover model
 # in bench/cutover.py): never below the desired count during a deploy.
 MIN_HEALTHY_PERCENT = 100
@@ -51,6 +50,15 @@ def resolve_image(target: Target, config: StackConfig, svc: ServiceParams) -> st
     )
 
 
+def bootstrap_command(port: int) -> list[str]:
+    """Command for a params bootstrapImage (an nginx image, params.BOOTSTRAP_REPOSITORIES):
+    listen on the service's containerPort and answer 200 on every path, so the
+    target group's health check on healthCheckPath passes before the app's
+    first build exists."""
+    conf = f"server {{ listen {port}; location / {{ return 200 'multilane bootstrap'; }} }}"
+    return ["sh", "-c", f'printf "%s\\n" "{conf}" > /etc/nginx/conf.d/default.conf && exec nginx -g "daemon off;"']
+
+
 def container_definitions(
     *,
     service: str,
@@ -65,7 +73,7 @@ def container_definitions(
     Secrets travel as ``valueFrom`` ARNs: ECS resolves them at start, the
     values never appear in params, state or the task definition.
     """
-    container = {
+    container: dict[str, Any] = {
         "name": naming.container_name(service),
         "image": image,
         "essential": True,
@@ -82,6 +90,8 @@ def container_definitions(
             },
         },
     }
+    if svc.bootstrap_image and image == svc.bootstrap_image:
+        container["command"] = bootstrap_command(svc.container_port)
     return json.dumps([container], sort_keys=True)
 
 
@@ -102,6 +112,7 @@ class AppLaneArgs:
     private_subnet_ids: pulumi.Input[list[str]]
     cluster_name: pulumi.Input[str]
     cluster_arn: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
     # boot outputs
     listener_arn: pulumi.Input[str]
     load_balancer_arn: pulumi.Input[str]
@@ -245,10 +256,14 @@ class AppLane(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 ecs_service_name=ecs_name,
                 thresholds=svc.alarms,
+                topic_arn=args.alarm_topic_arn,
             )
         ]
 
         desired = svc.desired_count.default if is_default else svc.desired_count.lane
+        # A capacity provider strategy, not launchType: the cluster registers
+        # FARGATE and FARGATE_SPOT, and launchType would ignore both.
+        provider = svc.capacity_provider.default if is_default else svc.capacity_provider.lane
         service_args: dict[str, Any] = {}
         if is_default:
             service_args["service_registries"] = {"registry_arn": args.service_discovery_service_arn}
@@ -258,7 +273,7 @@ class AppLane(pulumi.ComponentResource):
             cluster=args.cluster_arn,
             task_definition=task_def.arn,
             desired_count=desired,
-            launch_type=LAUNCH_TYPE,
+            capacity_provider_strategies=[{"capacity_provider": provider, "weight": 1, "base": 0}],
             network_configuration={
                 "subnets": args.private_subnet_ids,
                 "security_groups": [args.service_security_group_id],
@@ -318,6 +333,14 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
     boot = params.load_boot(env, params_dir)
     svc = params.load_service(service, env, params_dir)
     image = resolve_image(target, config, svc)
+    kind = "default" if lane == naming.DEFAULT_LANE else "lane"
+    provider = getattr(svc.capacity_provider, kind)
+    if provider not in infra.cluster.capacity_providers:
+        raise MultilaneError(
+            f"params/{service}-{env}.json: capacityProvider.{kind} is {provider}, but the cluster of {env} "
+            f"registers only {', '.join(infra.cluster.capacity_providers)} (cluster.capacityProviders in "
+            f"params/infra-{env}.json); add it there or pick one of those"
+        )
     conditions = routing.lane_rule_conditions(lane, svc.lane_carriers)
     if conditions:
         priorities = routing.allocate_priorities(service, lane, len(conditions), taken={}, pinned=config.priority)
@@ -348,6 +371,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             private_subnet_ids=infra_ref.require_output("PrivateSubnetIds"),
             cluster_name=infra_ref.require_output("ClusterName"),
             cluster_arn=infra_ref.require_output("ClusterArn"),
+            alarm_topic_arn=infra_ref.require_output("AlarmTopicArn"),
             listener_arn=boot_ref.require_output("HttpListenerArn"),
             load_balancer_arn=boot_ref.require_output("LoadBalancerArn"),
             default_target_group_arn=boot_ref.require_output("DefaultTargetGroupArn"),

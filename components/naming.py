@@ -48,6 +48,7 @@ LIMIT_SECURITY_GROUP_NAME = 255
 LIMIT_CLUSTER_NAME = 255
 LIMIT_BUCKET_PREFIX = 37  # bucket names are 63; autonaming appends 26 chars
 LIMIT_STACK_NAME = 100
+LIMIT_SNS_TOPIC_NAME = 256
 
 HASH_LEN = 8
 
@@ -118,6 +119,11 @@ def cluster_name(env: str) -> str:
 
 def vpc_name(env: str) -> str:
     return f"{PROJECT}-{env}"
+
+
+def alarm_topic_name(env: str) -> str:
+    """The SNS topic every alarm of ``env`` notifies (boot and lane alarms)."""
+    return fit(f"{PROJECT}-{env}-alarms", LIMIT_SNS_TOPIC_NAME)
 
 
 # --- boot ------------------------------------------------------------------

@@ -145,6 +145,59 @@ class ClusterSettings(StrictModel):
     )
 
 
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SUBSCRIBER_ARN = {
+    "sqs": re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,80}$"),
+    "lambda": re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"),
+}
+
+
+class AlarmSubscriber(StrictModel):
+    protocol: Literal["email", "https", "sqs", "lambda"]
+    endpoint: str
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> AlarmSubscriber:
+        e = self.endpoint
+        ok = {
+            "email": bool(_EMAIL.match(e)),
+            "https": e.startswith("https://") and " " not in e and len(e) > len("https://"),
+        }.get(self.protocol)
+        if ok is None:
+            ok = bool(_SUBSCRIBER_ARN[self.protocol].match(e))
+        if not ok:
+            raise ValueError(f"{e!r} is not a {self.protocol} endpoint")
+        return self
+
+
+class AlarmNotifications(StrictModel):
+    """Who hears every alarm of the env (boot and lane alarms, ALARM and OK).
+
+    Either ``topicArn`` (an SNS topic you already run: on-call tooling, chat)
+    or ``subscribers`` of the topic the infra stack creates; never neither,
+    or alarms would notify no one.
+    """
+
+    topic_arn: str | None = None
+    subscribers: list[AlarmSubscriber] = Field(default_factory=list)
+
+    @field_validator("topic_arn")
+    @classmethod
+    def _topic(cls, v: str | None) -> str | None:
+        if v is not None and not _SNS_TOPIC_ARN.match(v):
+            raise ValueError(f"{v!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
+        return v
+
+    @model_validator(mode="after")
+    def _someone(self) -> AlarmNotifications:
+        if self.topic_arn is None and not self.subscribers:
+            raise ValueError("give topicArn or at least one subscriber, or alarms notify no one")
+        if self.topic_arn is not None and self.subscribers:
+            raise ValueError("give topicArn (subscribe to it where it lives) or subscribers, not both")
+        return self
+
+
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -154,6 +207,7 @@ class InfraParams(StrictModel):
     network: Annotated[CreateNetwork | WrapNetwork, Field(discriminator="mode")]
     namespace_name: str
     cluster: ClusterSettings = ClusterSettings()
+    alarm_notifications: AlarmNotifications
 
     @field_validator("region")
     @classmethod
@@ -282,9 +336,43 @@ def check_image(value: str) -> str:
     return value
 
 
+# Placeholder images a lane may run before the app's first build
+# (bootstrapImage). The lane configures them (components/lane.py,
+# bootstrap_command) to listen on containerPort and answer 200 on every path,
+# so the target group's health check on healthCheckPath passes; an arbitrary
+# image (nginx alone listens on 80 and answers 404 for /actuator/health)
+# would never turn healthy.
+BOOTSTRAP_REPOSITORIES = (
+    "public.ecr.aws/nginx/nginx",
+    "public.ecr.aws/docker/library/nginx",
+    "docker.io/library/nginx",
+    "docker.io/nginx",
+)
+
+
+def bootstrap_repository(image: str) -> str:
+    """The repository part of an image reference (no tag, no digest)."""
+    repo = image.split("@", 1)[0]
+    head, _, last = repo.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
 class DesiredCount(StrictModel):
     default: int = Field(default=2, ge=0, le=1000)
     lane: int = Field(default=1, ge=0, le=1000)
+
+
+CapacityProvider = Literal["FARGATE", "FARGATE_SPOT"]
+
+
+class LaneCapacity(StrictModel):
+    """Capacity provider of each lane kind's ECS service. FARGATE_SPOT is
+    cheaper and can be interrupted (2 minutes' notice): fine for non-default
+    dev lanes, not for the default lane of production. The provider must be
+    on the cluster (cluster.capacityProviders in infra-{env}.json)."""
+
+    default: CapacityProvider = "FARGATE"
+    lane: CapacityProvider = "FARGATE"
 
 
 class AppSource(StrictModel):
@@ -319,6 +407,7 @@ class ServiceParams(StrictModel):
     memory: int = 512
     cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
     desired_count: DesiredCount = DesiredCount()
+    capacity_provider: LaneCapacity = LaneCapacity()
     health_check_path: str = "/health"
     health_check_grace_period_seconds: int = Field(default=30, ge=0, le=2147483647)
     environment: dict[str, str] = Field(default_factory=dict)
@@ -342,7 +431,16 @@ class ServiceParams(StrictModel):
     @field_validator("bootstrap_image")
     @classmethod
     def _image(cls, v: str | None) -> str | None:
-        return None if v is None else check_image(v)
+        if v is None:
+            return None
+        check_image(v)
+        if bootstrap_repository(v) not in BOOTSTRAP_REPOSITORIES:
+            raise ValueError(
+                f"{v!r} is not a bootstrap image multilane can make listen on containerPort and answer "
+                f"healthCheckPath, so the first deploy would never turn healthy; use one of "
+                f"{', '.join(BOOTSTRAP_REPOSITORIES)} with a tag, or remove bootstrapImage and deploy a built image"
+            )
+        return v
 
     @field_validator("environment")
     @classmethod
@@ -383,6 +481,15 @@ class ServiceParams(StrictModel):
         both = set(self.environment) & set(self.secrets)
         if both:
             raise ValueError(f"{sorted(both)[0]} is both in environment and secrets")
+        # The healthy-hosts alarm of every lane rolls its deploys back: a
+        # minimum above a lane kind's task count would keep it in ALARM.
+        minimum = self.alarms.healthy_hosts_min
+        for kind, count in (("default", self.desired_count.default), ("lane", self.desired_count.lane)):
+            if count and minimum > count:
+                raise ValueError(
+                    f"alarms.healthyHostsMin ({minimum}) is above desiredCount.{kind} ({count}): every "
+                    f"{kind} lane's healthy-hosts alarm would stay in ALARM and roll its deploys back"
+                )
         return self
 
 

@@ -174,7 +174,12 @@ def boot_stages(env: str, pp: PipelinesParams, deploy_project: str) -> list[dict
 def app_stages(
     service: str, env: str, svc: ServiceParams, pp: PipelinesParams, build_project: str, deploy_project: str
 ) -> list[dict]:
-    lane, branch = variable("LANE"), variable("BRANCH")
+    lane = variable("LANE")
+    # The branch AppSource actually fetched (app.branch in params): the source
+    # action builds that branch, so BRANCH records it, it does not choose it.
+    # Build another commit with a per-execution source revision override
+    # (start-pipeline-execution --source-revisions actionName=AppSource,...).
+    branch = f"#{{{APP_SOURCE_NAMESPACE}.BranchName}}"
     assert svc.app is not None
     return [
         {
@@ -199,7 +204,7 @@ def app_stages(
                         "APP_ENV": env,
                         "SERVICE": variable("SERVICE"),
                         "LANE": lane,
-                        "BRANCH": branch,
+                        "APP_BRANCH": branch,
                         "APP_COMMIT": f"#{{{APP_SOURCE_NAMESPACE}.CommitId}}",
                     },
                     outputs=[BUILD_OUT],
@@ -234,7 +239,6 @@ def app_variables(service: str, svc: ServiceParams) -> list[dict]:
     return [
         {"name": "SERVICE", "default_value": service, "description": "service to release (must be this pipeline's)"},
         {"name": "LANE", "default_value": naming.DEFAULT_LANE, "description": "lane stack to deploy"},
-        {"name": "BRANCH", "default_value": svc.app.branch, "description": "branch the image tag names"},
     ]
 
 

@@ -1,4 +1,4 @@
-"""CloudWatch Logs log groups and CloudWatch metric alarms."""
+"""CloudWatch Logs log groups, CloudWatch metric alarms and the SNS topic they notify."""
 
 from __future__ import annotations
 
@@ -107,4 +107,44 @@ def metric_alarm(req: Request) -> Emulated:
         probe=probe,
         update=lambda new: new.state(arn=_put_alarm(new, name)["AlarmArn"], name=name),
         replace_on=frozenset({"name", "namePrefix"}),
+    )
+
+
+@emulates("aws:sns/topic:Topic")
+def sns_topic(req: Request) -> Emulated:
+    i = req.inputs
+    name = req.physical_name(limit=256)
+    arn = req.call("sns", "create_topic", Name=name, **drop_none(Tags=tag_list(i.get("tags")) or None))["TopicArn"]
+
+    def probe() -> Any:
+        return req.call("sns", "get_topic_attributes", TopicArn=arn)["Attributes"]
+
+    return Emulated(
+        arn,
+        req.state(arn=arn, name=name),
+        delete=lambda: req.call("sns", "delete_topic", TopicArn=arn),
+        probe=probe,
+    )
+
+
+@emulates("aws:sns/topicSubscription:TopicSubscription")
+def sns_subscription(req: Request) -> Emulated:
+    i = req.inputs
+    arn = req.call(
+        "sns",
+        "subscribe",
+        TopicArn=i["topic"],
+        Protocol=i["protocol"],
+        Endpoint=i["endpoint"],
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+
+    def probe() -> Any:
+        return req.call("sns", "get_subscription_attributes", SubscriptionArn=arn)["Attributes"]
+
+    return Emulated(
+        arn,
+        req.state(arn=arn),
+        delete=lambda: req.call("sns", "unsubscribe", SubscriptionArn=arn),
+        probe=probe,
     )

@@ -1,5 +1,9 @@
 """``make policy``: the whole pack over every example stack, as a table.
 
+The examples are EXAMPLES plus every stack that has a config file
+(``stacks/Pulumi.<stack>.yaml``) or params: infra, boot and pipelines of
+every env, and the default and a gray lane of every service.
+
 Runs each example stack's real program under the offline harness
 (``automation.offline.run_stack``), feeds the recording to the pack through
 the adapter and prints the violations (stack, policy, resource, message).
@@ -17,8 +21,10 @@ import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from automation.offline import run_stack
+from automation.offline import STACKS_DIR, run_stack, stack_file_config
+from components import naming, params, stackname
 from components.errors import MultilaneError
 
 from .adapter import PackResult, Violation, run_policies
@@ -65,11 +71,43 @@ def available(example: Example) -> bool:
     return importlib.util.find_spec(f"components.{example.layer}") is not None
 
 
+def _lane_example(stack: str, params_dir: Path, stacks_dir: Path) -> Example:
+    """A lane with the image the runner would give it when nothing else does."""
+    target = stackname.resolve(stack, params_dir)
+    assert target.service is not None
+    has_image = params.load_service(target.service, target.env, params_dir).bootstrap_image or (
+        stack_file_config(stack, stacks_dir).get("multilane:imageUri")
+    )
+    return Example(stack, {} if has_image else {"imageUri": example_image(target.service, target.env)}, layer="lane")
+
+
+def configured(params_dir: Path = params.PARAMS_DIR, stacks_dir: Path = STACKS_DIR) -> list[Example]:
+    """Every stack that has params or a stack config file."""
+    out: list[Example] = []
+    for env in params.envs(params_dir):
+        out += [
+            Example(naming.infra_stack(env), layer="infra"),
+            Example(naming.pipelines_stack(env), layer="pipelines"),
+        ]
+        for service in params.services(env, params_dir):
+            out.append(Example(naming.boot_stack(service, env), layer="boot"))
+            for lane in (naming.DEFAULT_LANE, "gray"):
+                out.append(_lane_example(naming.lane_stack(service, env, lane), params_dir, stacks_dir))
+    for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        layer = stackname.resolve(stack, params_dir).layer
+        out.append(_lane_example(stack, params_dir, stacks_dir) if layer == "lane" else Example(stack, layer=layer))
+    return out
+
+
 def examples(names: Sequence[str] = ()) -> list[Example]:
     if names:
         known = {e.stack: e for e in EXAMPLES}
         return [known.get(n, Example(n)) for n in names]
-    return [e for e in EXAMPLES if available(e)]
+    chosen = {e.stack: e for e in EXAMPLES}
+    for e in configured():
+        chosen.setdefault(e.stack, e)
+    return [e for e in chosen.values() if available(e)]
 
 
 def audit(items: Iterable[Example]) -> list[PackResult]:

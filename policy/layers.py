@@ -77,6 +77,8 @@ ALLOWED: dict[str, frozenset[str]] = {
             CLUSTER,
             "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
             NAMESPACE,
+            "aws:sns/topic:Topic",  # the env's alarm topic
+            "aws:sns/topicSubscription:TopicSubscription",
             SECURITY_GROUP,  # VPC endpoint security groups
             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
             "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",

@@ -35,6 +35,20 @@ fail = os.environ.get("FAKE_FAIL", "")
 if fail and " ".join([name, *sys.argv[1:]]).startswith(fail):
     print(f"{name}: simulated failure", file=sys.stderr)
     sys.exit(17)
+# ECR with IMMUTABLE tags: a tag already in the repository cannot be pushed again.
+if name == "docker" and sys.argv[1:2] == ["push"]:
+    registry = os.environ["FAKE_REGISTRY"]
+    pushed = open(registry).read().split() if os.path.exists(registry) else []
+    if sys.argv[2] in pushed:
+        tag = sys.argv[2].rsplit(":", 1)[1]
+        print(
+            f"tag invalid: The image tag '{tag}' already exists in the repository and cannot be overwritten "
+            "because the repository is immutable. (ImageTagAlreadyExistsException)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    with open(registry, "a") as f:
+        f.write(sys.argv[2] + "\\n")
 """
 
 
@@ -53,7 +67,7 @@ def sandbox(tmp_path: Path) -> dict[str, Path]:
     app = tmp_path / "AppOut"
     (app / "services" / "user").mkdir(parents=True)
     (app / "services" / "user" / "Dockerfile").write_text("FROM scratch\n")
-    return {"bin": bin_dir, "infra": infra, "app": app, "log": tmp_path / "calls.log"}
+    return {"bin": bin_dir, "infra": infra, "app": app, "log": tmp_path / "calls.log", "registry": tmp_path / "ecr"}
 
 
 def env_for(sb: dict[str, Path], **overrides: str) -> dict[str, str]:
@@ -61,13 +75,15 @@ def env_for(sb: dict[str, Path], **overrides: str) -> dict[str, str]:
         "PATH": f"{sb['bin']}{os.pathsep}{os.environ['PATH']}",
         "HOME": os.environ.get("HOME", "/tmp"),
         "FAKE_LOG": str(sb["log"]),
+        "FAKE_REGISTRY": str(sb["registry"]),
         "AWS_REGION": "ap-southeast-2",
         "SERVICE_NAME": "user-api",
         "SERVICE": "user-api",
         "APP_ENV": "dev",
         "LANE": "gray",
-        "BRANCH": "release/1.2.3",
+        "APP_BRANCH": "release/1.2.3",
         "APP_COMMIT": COMMIT,
+        "CODEBUILD_BUILD_NUMBER": "7",
         "ECR_REPO_URI": REPO_URI,
         "MODULE_PATH": "services/user",
         "DOCKERFILE": "Dockerfile",
@@ -115,7 +131,7 @@ def test_prebuild_logs_docker_in_to_the_service_registry(sandbox):
     ]
 
 
-def test_build_tags_the_short_commit_and_the_sanitised_branch(sandbox):
+def test_build_tags_one_unique_tag_commit_and_build_number(sandbox):
     result = phase(sandbox, "build")
     assert result.returncode == 0, result.stderr
     [docker] = calls(sandbox)
@@ -124,23 +140,21 @@ def test_build_tags_the_short_commit_and_the_sanitised_branch(sandbox):
     assert docker[-1] == context
     assert ["--file", f"{context}/Dockerfile"] == docker[2:4]
     tags = [docker[i + 1] for i, a in enumerate(docker) if a == "--tag"]
-    assert tags == [f"{REPO_URI}:sha-abc1234", f"{REPO_URI}:release-1.2.3"]
+    assert tags == [f"{REPO_URI}:sha-abc1234-b7"]
+    assert "org.opencontainers.image.ref.name=release/1.2.3" in docker
 
 
 def test_postbuild_pushes_and_writes_a_valid_parameter_file(sandbox):
     result = phase(sandbox, "postbuild")
     assert result.returncode == 0, result.stderr
-    assert calls(sandbox) == [
-        ["docker", "push", f"{REPO_URI}:sha-abc1234"],
-        ["docker", "push", f"{REPO_URI}:release-1.2.3"],
-    ]
+    assert calls(sandbox) == [["docker", "push", f"{REPO_URI}:sha-abc1234-b7"]]
     written = json.loads((sandbox["infra"] / "cfn-params.json").read_text())
     assert written == {
         "Parameters": {
             "ServiceName": "user-api",
             "Env": "dev",
             "Lane": "gray",
-            "ImageUri": f"{REPO_URI}:sha-abc1234",
+            "ImageUri": f"{REPO_URI}:sha-abc1234-b7",
         }
     }
 
@@ -150,14 +164,14 @@ def test_the_parameter_file_is_what_the_runner_reads(sandbox):
 
     assert phase(sandbox, "postbuild").returncode == 0
     values = read_params_file(str(sandbox["infra"] / "cfn-params.json"))
-    assert values["IMAGE_URI"] == f"{REPO_URI}:sha-abc1234"
+    assert values["IMAGE_URI"] == f"{REPO_URI}:sha-abc1234-b7"
     assert values["LANE"] == "gray"
 
 
 def test_image_uri_prints_the_immutable_sha_tag(sandbox):
     result = phase(sandbox, "image_uri")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"{REPO_URI}:sha-abc1234"
+    assert result.stdout.strip() == f"{REPO_URI}:sha-abc1234-b7"
 
 
 def test_a_failing_docker_build_fails_the_script_with_a_clear_message(sandbox):
@@ -239,8 +253,52 @@ def test_running_the_script_directly_works_too(sandbox):
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip() == f"{REPO_URI}:sha-abc1234"
+    assert result.stdout.strip() == f"{REPO_URI}:sha-abc1234-b7"
     bad = subprocess.run(
         ["bash", "ci/build.sh", "deploy"], cwd=sandbox["infra"], env=env_for(sandbox), capture_output=True, text=True
     )
     assert bad.returncode != 0 and "usage: bash ci/build.sh" in bad.stderr
+
+
+def _release(sb: dict[str, Path], **overrides: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """build + postbuild of one pipeline run; returns postbuild and the image it wrote."""
+    assert phase(sb, "build", **overrides).returncode == 0
+    result = phase(sb, "postbuild", **overrides)
+    params_file = sb["infra"] / "cfn-params.json"
+    image = json.loads(params_file.read_text())["Parameters"]["ImageUri"] if result.returncode == 0 else ""
+    if params_file.exists():
+        params_file.unlink()
+    return result, image
+
+
+def test_two_builds_of_one_branch_push_into_the_immutable_repository(sandbox):
+    first, image1 = _release(sandbox, CODEBUILD_BUILD_NUMBER="7", APP_COMMIT=COMMIT)
+    second, image2 = _release(sandbox, CODEBUILD_BUILD_NUMBER="8", APP_COMMIT="fed4321" + COMMIT[7:])
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert image1 != image2
+
+
+def test_one_commit_built_for_two_lanes_gets_two_images(sandbox):
+    gray, image_gray = _release(sandbox, LANE="gray", CODEBUILD_BUILD_NUMBER="7")
+    blue, image_blue = _release(sandbox, LANE="blue", CODEBUILD_BUILD_NUMBER="8")
+    assert gray.returncode == 0, gray.stderr
+    assert blue.returncode == 0, blue.stderr
+    assert {image_gray, image_blue} == {f"{REPO_URI}:sha-abc1234-b7", f"{REPO_URI}:sha-abc1234-b8"}
+    pushed = sandbox["registry"].read_text().split()
+    assert sorted(pushed) == sorted([image_gray, image_blue])
+
+
+def test_the_fake_rejects_a_repushed_tag_like_ecr(sandbox):
+    # The guard the two tests above rely on: a retried build number is refused.
+    assert _release(sandbox)[0].returncode == 0
+    again, _ = _release(sandbox)
+    assert again.returncode != 0
+    assert "ImageTagAlreadyExistsException" in again.stderr
+    assert "docker push of" in again.stderr
+
+
+def test_a_missing_build_number_is_named(sandbox):
+    result = phase(sandbox, "build", CODEBUILD_BUILD_NUMBER="")
+    assert result.returncode != 0
+    assert "CODEBUILD_BUILD_NUMBER is not set" in result.stderr

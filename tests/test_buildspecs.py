@@ -88,7 +88,7 @@ def test_running_the_build_buildspec_exports_the_image_and_writes_the_artifact(s
     )
     assert result.returncode == 0, result.stderr
     exported = dict(line.split("=", 1) for line in result.stdout.splitlines() if "_URI=" in line)
-    assert exported == {"ECR_REPO_URI": REPO_URI, "IMAGE_TAG_URI": f"{REPO_URI}:sha-abc1234"}
+    assert exported == {"ECR_REPO_URI": REPO_URI, "IMAGE_TAG_URI": f"{REPO_URI}:sha-abc1234-b7"}
     # The artifact CodeBuild packs is the file the buildspec names.
     for name in spec["artifacts"]["files"]:
         data = json.loads((sandbox["infra"] / name).read_text())
@@ -96,7 +96,7 @@ def test_running_the_build_buildspec_exports_the_image_and_writes_the_artifact(s
     steps = [c[:2] for c in calls(sandbox)]
     # login's two ends run concurrently; everything after is in phase order.
     assert sorted(steps[:2]) == [["aws", "ecr"], ["docker", "login"]]
-    assert steps[2:] == [["docker", "build"], ["docker", "push"], ["docker", "push"]]
+    assert steps[2:] == [["docker", "build"], ["docker", "push"]]
 
 
 # --- ci/deploy-buildspec.yaml ---------------------------------------------------------

@@ -29,6 +29,7 @@ OUTPUT_KEYS = {
     "NamespaceId",
     "NamespaceName",
     "NamespaceArn",
+    "AlarmTopicArn",
 }
 
 
@@ -125,7 +126,13 @@ def test_wrap_mode_exports_existing_ids_and_creates_no_network(params_dir: Path)
     edit_json(params_dir / "infra-dev.json", lambda d: d.update(network=wrap))
     rec = run_stack("infra-dev", params_dir=params_dir)
     assert not rec.types() & NETWORK_TYPES
-    assert rec.types() == {CLUSTER, NAMESPACE, "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"}
+    assert rec.types() == {
+        CLUSTER,
+        NAMESPACE,
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicSubscription:TopicSubscription",
+    }
     assert rec.outputs["VpcId"] == "vpc-0abc1234def567890"
     assert rec.outputs["PublicSubnetIds"] == wrap["publicSubnetIds"]
     assert rec.outputs["PrivateSubnetIds"] == wrap["privateSubnetIds"]

@@ -187,7 +187,10 @@ def test_every_lane_rolls_back_on_circuit_breaker_and_alarms_with_no_public_ip(a
     assert net["subnets"] == lower[INFRA_REF]["PrivateSubnetIds"]
     assert net["securityGroups"] == [lower[BOOT_REF]["ServiceSecurityGroupId"]]
     assert svc["cluster"] == lower[INFRA_REF]["ClusterArn"]
-    assert svc["launchType"] == "FARGATE"
+    # A capacity provider strategy from params (Spot for dev's non-default lanes), never launchType.
+    assert "launchType" not in svc
+    expected = "FARGATE" if any_lane.outputs["Lane"] == "default" else "FARGATE_SPOT"
+    assert svc["capacityProviderStrategies"] == [{"capacityProvider": expected, "weight": 1, "base": 0}]
     assert (
         svc["healthCheckGracePeriodSeconds"] == params.load_service("user-api", "dev").health_check_grace_period_seconds
     )

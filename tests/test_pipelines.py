@@ -106,7 +106,12 @@ def test_pipeline_variables(dev):
     for service in params.services("dev"):
         svc = params.load_service(service, "dev")
         variables = {v["name"]: v.get("defaultValue") for v in pipeline(dev, f"{service}-dev")["variables"]}
-        assert variables == {"SERVICE": service, "LANE": "default", "BRANCH": svc.app.branch}
+        # No BRANCH variable: AppSource always fetches app.branch, so a variable
+        # naming another branch would label an image built from app.branch.
+        assert variables == {"SERVICE": service, "LANE": "default"}
+        assert action(pipeline(dev, f"{service}-dev"), "Source", "AppSource")["configuration"]["BranchName"] == (
+            svc.app.branch
+        )
     assert "variables" not in pipeline(dev, "infra-dev") or not pipeline(dev, "infra-dev")["variables"]
 
 
@@ -139,7 +144,9 @@ def test_the_app_pipeline_is_dual_source(dev):
         assert build["outputArtifacts"] == ["BuildOut"]
         env = action_env(build)
         assert env["SERVICE_NAME"] == service and env["APP_ENV"] == "dev"
-        assert env["LANE"] == "#{variables.LANE}" and env["BRANCH"] == "#{variables.BRANCH}"
+        assert env["LANE"] == "#{variables.LANE}" and "BRANCH" not in env
+        # The branch the source action fetched, not a user's claim about it.
+        assert env["APP_BRANCH"] == "#{AppSourceVariables.BranchName}"
         assert env["APP_COMMIT"] == "#{AppSourceVariables.CommitId}"
 
         deploy = action(pipe, "Deploy", "Deploy")
@@ -149,6 +156,7 @@ def test_the_app_pipeline_is_dual_source(dev):
         denv = action_env(deploy)
         assert denv["DEPLOY_STACK"] == f"{service}-dev-#{{variables.LANE}}"
         assert denv["IMAGE_URI"] == "#{BuildVariables.IMAGE_TAG_URI}"
+        assert denv["BRANCH"] == "#{AppSourceVariables.BranchName}"
 
 
 def test_layer_pipelines_deploy_their_stack(dev):

@@ -22,7 +22,7 @@ def test_plan_infra_dev_prints_the_tree_and_outputs() -> None:
     proc = plan("infra-dev")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert out.startswith("Stack infra-dev: 21 resources")
+    assert out.startswith("Stack infra-dev: 23 resources")
     assert "    aws:ec2/vpc:Vpc  vpc [protected]  (cidrBlock=10.10.0.0/16)" in out
     assert "aws:ecs/cluster:Cluster  cluster  (name=multilane-dev)" in out
     assert "Outputs:\n" in out and "  ClusterName: multilane-dev" in out

@@ -351,3 +351,53 @@ def test_pre_check_keys_match_what_the_programs_read(module, ref, reader, lower)
     read = set(re.findall(rf"\b{ref}\.require_output\(\"(\w+)\"\)", source))
     assert read, f"components/{module}.py no longer reads {lower} through {ref}"
     assert set(READS[(reader, lower)]) == read
+
+
+@pytest.mark.parametrize("rules", [None, []], ids=["no-credentials", "listener-read"])
+def test_a_redeploy_keeps_the_lanes_priority_without_the_stack_file(tmp_path, rules):
+    # An earlier run pinned gray to 12345 (in stacks/Pulumi.user-api-dev-gray.yaml,
+    # which CodeBuild throws away with its working tree).
+    fake = FakeBackend.deployed(*LOWER)
+    fake.seed("user-api-dev-gray", {"multilane:imageUri": IMAGE, "multilane:priority": "12345"})
+    assert fake.stacks["user-api-dev-gray"].outputs["RulePriority"] == 12345
+    fake.stacks["user-api-dev-gray"].config.clear()  # a fresh checkout: no config file
+    outcome = make_runner(fake, tmp_path, rules_source=lambda arn: rules).run("up", targets("user-api-dev-gray"))[0]
+    assert outcome.status == "ok", outcome.message
+    assert _call(fake, "up", "user-api-dev-gray").config["multilane:priority"] == "12345"
+    assert fake.stacks["user-api-dev-gray"].outputs["RulePriority"] == 12345
+
+
+def test_a_new_lane_has_no_last_priority_to_keep(tmp_path):
+    fake = FakeBackend.deployed(*LOWER)
+    make_runner(fake, tmp_path, rules_source=lambda arn: []).run("up", targets("user-api-dev-gray"))
+    assert "multilane:priority" not in _call(fake, "up", "user-api-dev-gray").config
+
+
+def test_a_stale_last_priority_held_by_another_lane_is_not_kept(tmp_path):
+    fake = FakeBackend.deployed(*LOWER)
+    fake.seed("user-api-dev-gray", {"multilane:imageUri": IMAGE, "multilane:priority": "12345"})
+    fake.stacks["user-api-dev-gray"].config.clear()
+    rules = [LiveRule("arn:rule/blue", 12345, "blue")]
+    outcome = make_runner(fake, tmp_path, rules_source=lambda arn: rules).run("up", targets("user-api-dev-gray"))[0]
+    assert outcome.status == "ok", outcome.message
+    assert fake.stacks["user-api-dev-gray"].outputs["RulePriority"] != 12345
+
+
+def test_priority_in_use_after_keeping_the_last_priority_moves_away_from_it(tmp_path):
+    recorded = events("up-user-api-dev-gray-priority-in-use.json")
+    served = []
+
+    def replay(op, stack):
+        if op == "up" and stack == "user-api-dev-gray":
+            served.append(stack)
+            return recorded if len(served) == 1 else []
+        return []
+
+    fake = FakeBackend.deployed(*LOWER, events=replay)
+    fake.seed("user-api-dev-gray", {"multilane:imageUri": IMAGE, "multilane:priority": "12345"})
+    fake.stacks["user-api-dev-gray"].config.clear()
+    outcome = make_runner(fake, tmp_path).run("up", targets("user-api-dev-gray"))[0]
+    assert outcome.status == "ok", outcome.message
+    first, second = [c for c in fake.calls if c.op == "up" and c.stack == "user-api-dev-gray"]
+    assert first.config["multilane:priority"] == "12345"
+    assert second.config["multilane:priority"] != "12345"

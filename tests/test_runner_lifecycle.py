@@ -114,7 +114,7 @@ def test_rollback_skips_failed_updates_and_same_image_redeploys():
         HistoryEntry(1, "update", "succeeded", {key: "b"}),
     ]
     assert lifecycle.rollback_image(history) == ("c", "b")
-    with pytest.raises(MultilaneError, match="no image other than the current one"):
+    with pytest.raises(MultilaneError, match="no image before the current one"):
         lifecycle.rollback_image(history[:3])
 
 
@@ -169,3 +169,60 @@ def test_promote_with_outputs_from_the_real_program(tmp_path):
     assert not fake.stack_exists("user-api-dev-gray")
     rows = lifecycle.lanes(fake, "user-api", "dev")
     assert [(r.lane, r.image) for r in rows] == [("default", GRAY_IMAGE)]
+
+
+def _images(n: int) -> list[str]:
+    return [IMAGE.replace("sha-abc123", f"sha-{i:04d}") for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("lane", ["default", "gray"])
+def test_repeated_rollbacks_walk_back_through_history(tmp_path, lane):
+    a, b, c = _images(3)
+    fake = FakeBackend.deployed(*LOWER)
+    stack = f"user-api-dev-{lane}"
+    runner = make_runner(fake, tmp_path)
+    for image in (a, b, c):
+        fake.up(stack, {"multilane:imageUri": image}, lambda e: None, f"image {image}")
+    lifecycle.rollback(runner, "user-api", "dev", lane)
+    assert fake.stacks[stack].outputs["ImageUri"] == b
+    lifecycle.rollback(runner, "user-api", "dev", lane)
+    assert fake.stacks[stack].outputs["ImageUri"] == a
+    # Nothing older: no oscillation back to b or c.
+    with pytest.raises(MultilaneError, match="nothing to roll back to"):
+        lifecycle.rollback(runner, "user-api", "dev", lane)
+    assert fake.stacks[stack].outputs["ImageUri"] == a
+
+
+def test_two_rollbacks_after_a_then_b_do_not_oscillate(tmp_path):
+    a, b = _images(2)
+    fake = FakeBackend.deployed(*LOWER)
+    runner = make_runner(fake, tmp_path)
+    for image in (a, b):
+        fake.up("user-api-dev-default", {"multilane:imageUri": image}, lambda e: None, "")
+    lifecycle.rollback(runner, "user-api", "dev")
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == a
+    with pytest.raises(MultilaneError, match="nothing to roll back to"):
+        lifecycle.rollback(runner, "user-api", "dev")
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == a
+
+
+def test_a_deploy_after_a_rollback_rolls_back_past_the_bad_image():
+    from automation.workspace import HistoryEntry
+
+    key = "multilane:imageUri"
+    history = [  # newest first: a, b, rollback to a, c
+        HistoryEntry(4, "update", "succeeded", {key: "c"}, "image c"),
+        HistoryEntry(3, "update", "succeeded", {key: "a"}, lifecycle.rollback_message("a")),
+        HistoryEntry(2, "update", "succeeded", {key: "b"}, "image b"),
+        HistoryEntry(1, "update", "succeeded", {key: "a"}, "image a"),
+    ]
+    assert lifecycle.rollback_image(history) == ("c", "a")
+
+
+def test_rollback_of_a_lane_keeps_its_rule_priority_check(tmp_path):
+    a, b = _images(2)
+    fake = FakeBackend.deployed(*LOWER)
+    for image in (a, b):
+        fake.up("user-api-dev-gray", {"multilane:imageUri": image}, lambda e: None, "")
+    outcome = lifecycle.rollback(make_runner(fake, tmp_path), "user-api", "dev", "gray")[0]
+    assert outcome.status == "ok" and fake.calls[-1].message == f"rollback to {a}"

@@ -60,4 +60,4 @@ def test_shipped_example_stack_file_is_valid() -> None:
 
     raw = stack_file_config("user-api-dev-blue", STACKS_DIR)
     cfg = parse("user-api-dev-blue", {k.split(":", 1)[1]: str(v) for k, v in raw.items()})
-    assert cfg.priority == 30000 and cfg.image_uri and cfg.image_uri.endswith(":sha-0b1ue00")
+    assert cfg.priority == 3000 and cfg.image_uri and cfg.image_uri.endswith(":sha-0b1ue00")

@@ -25,10 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "rollback",
-        help="re-deploy the default lane's previous image (read back from the stack's update history)",
-        description="Roll the default lane back to the image of its newest earlier successful update with another image.",
+        help="re-deploy a lane's previous image (read back from the stack's update history)",
+        description="Roll a lane (default unless named) back to the image it ran before the current one; "
+        "repeated rollbacks walk further back and never return to an image already rolled back from.",
     )
     p.add_argument("service_env", metavar="<service>-<env>", help="e.g. user-api-dev")
+    p.add_argument(
+        "lane", nargs="?", default="default", metavar="<lane>", help="the lane to roll back (default: default)"
+    )
     add_common(p, parallel=False)
     p.set_defaults(func=run_rollback)
 
@@ -56,7 +60,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     start = time.monotonic()
     service, env = lifecycle.service_env(args.service_env)
     runner = make_runner(args)
-    outcomes = lifecycle.rollback(runner, service, env)
+    outcomes = lifecycle.rollback(runner, service, env, args.lane)
     return report("rollback", args, runner, outcomes, start)
 
 

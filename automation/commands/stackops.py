@@ -13,6 +13,7 @@ import time
 
 from automation.commands.common import SEAMS, add_common, make_runner, report
 from automation.inputs import VAR_KEYS, build_request
+from automation.runner import remove_after_destroy
 
 HELP = {
     "up": "create or update stacks (infra -> boot -> lanes; lanes in parallel)",
@@ -61,6 +62,5 @@ def run(args: argparse.Namespace) -> int:
     if args.op == "destroy" and args.remove:
         for o in outcomes:
             if o.status == "ok":
-                runner.backend.remove_stack(o.stack)
-                o.notes.append("stack removed")
+                remove_after_destroy(runner.backend, o, f"python -m automation destroy {o.stack} --remove")
     return report(args.op, args, runner, outcomes, start)
