@@ -158,9 +158,8 @@ class PulumiBackend:
         self._lock = threading.Lock()
         if shutil.which("pulumi") is None:
             raise MultilaneError(
-                "the Pulumi CLI is not on PATH; install it with "
-                f"`curl -fsSL https://get.pulumi.com | sh -s -- --version {PULUMI_VERSION}` "
-                "(`python -m automation plan` works without it)"
+                "the Pulumi CLI is not on PATH; run `make engine` and put .engine/bin on PATH, "
+                f"or install Pulumi {PULUMI_VERSION} or newer (`python -m automation plan` works without it)"
             )
 
     def describe(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,14 @@ import pytest
 
 from automation.offline import Recording, run_stack
 from components.params import PARAMS_DIR
+
+ENGINE_BIN = Path(__file__).resolve().parent.parent / ".engine" / "bin"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The real CLI that `make engine` linked (when it did not find one on PATH).
+    if (ENGINE_BIN / "pulumi").exists():
+        os.environ["PATH"] = f"{ENGINE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture

@@ -12,14 +12,11 @@ from components import routing
 from components.errors import MultilaneError
 
 
+@pytest.mark.engine
 def test_real_adapter_against_a_local_backend(tmp_path):
     """Create, configure, list, read and remove a stack with the real CLI (no cloud needed)."""
     if shutil.which("pulumi") is None:
-        reason = (
-            "the `pulumi` binary is not on PATH; PulumiBackend needs the Pulumi CLI (CI installs it in preview.yml)"
-        )
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
+        pytest.fail("the `pulumi` binary is not on PATH: run `make engine` (make test does)")
     backend = PulumiBackend(BackendChoice(f"file://{tmp_path}", local=True))
     assert not backend.stack_exists("user-api-dev-adapter")
     st = backend._create_or_select("user-api-dev-adapter")
@@ -32,7 +29,7 @@ def test_real_adapter_against_a_local_backend(tmp_path):
 
 def test_real_adapter_without_the_cli_is_one_sentence(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(MultilaneError, match=r"the Pulumi CLI is not on PATH; install it with `curl -fsSL"):
+    with pytest.raises(MultilaneError, match=r"the Pulumi CLI is not on PATH; run `make engine`"):
         PulumiBackend(BackendChoice("file:///tmp/x", local=True))
 
 
