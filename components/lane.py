@@ -136,6 +136,9 @@ class AppLane(pulumi.ComponentResource):
         cluster_arn = pulumi.Output.from_input(args.cluster_arn)
         arn_fields = cluster_arn.apply(iam.arn_parts)  # partition, service, region, account, resource
         assume = arn_fields.apply(lambda f: json.dumps(iam.ecs_tasks_assume_role_policy(f[0], f[2], f[3])))
+        # The service's permissions boundary (pipelines layer): the app deploy
+        # role may create lane roles only with it, and it caps what they can do.
+        boundary = arn_fields.apply(lambda f: iam.lane_boundary_arn(f[0], f[3], service, env))
         exec_role = aws.iam.Role(
             "execution-role",
             name=naming.lane_role_name(service, env, lane, "exec"),
@@ -143,6 +146,7 @@ class AppLane(pulumi.ComponentResource):
             path=naming.lane_role_path(service, env),
             description=f"ECS starts {service} lane {lane} ({env}) tasks with this role",
             assume_role_policy=assume,
+            permissions_boundary=boundary,
             tags=tags,
             opts=child,
         )
@@ -157,6 +161,7 @@ class AppLane(pulumi.ComponentResource):
                     log_group_name=a[2],
                     lane=lane,
                     secret_arns=secret_arns,
+                    kms_key_arn=svc.secrets_kms_key_arn,
                 )
             )
         )
@@ -167,6 +172,7 @@ class AppLane(pulumi.ComponentResource):
             path=naming.lane_role_path(service, env),
             description=f"identity of {service} lane {lane} ({env}) application code",
             assume_role_policy=assume,
+            permissions_boundary=boundary,
             tags=tags,
             opts=child,
         )

@@ -48,6 +48,10 @@ LIMIT_SECURITY_GROUP_NAME = 255
 LIMIT_CLUSTER_NAME = 255
 LIMIT_BUCKET_PREFIX = 37  # bucket names are 63; autonaming appends 26 chars
 LIMIT_STACK_NAME = 100
+LIMIT_IAM_POLICY_NAME = 128
+# CodePipeline keeps a run's artifacts under the first 20 characters of the
+# pipeline name (its S3 "folder" in the artifact bucket).
+LIMIT_ARTIFACT_FOLDER = 20
 
 HASH_LEN = 8
 
@@ -99,13 +103,23 @@ def stack_ref(stack: str, org: str = DEFAULT_ORG) -> str:
 # --- tags ------------------------------------------------------------------
 
 
+# Tag keys IAM conditions scope by (aws:ResourceTag/<key>, aws:RequestTag/<key>).
+ENV_TAG = "Env"
+LAYER_TAG = "Layer"
+SERVICE_TAG = "Service"
+LANE_TAG = "Lane"
+# Every tag key a multilane resource may carry ("Name" and "Tier" label the
+# infra network's resources); aws:TagKeys on create allows only these.
+TAG_KEYS = ("Env", "Layer", "ManagedBy", "Service", "Lane", "Name", "Tier")
+
+
 def tags(env: str, layer: str, service: str | None = None, lane: str | None = None) -> dict[str, str]:
     """The tag set every taggable resource carries (the policy pack checks it)."""
-    out = {"Env": env, "Layer": layer, "ManagedBy": MANAGED_BY}
+    out = {ENV_TAG: env, LAYER_TAG: layer, "ManagedBy": MANAGED_BY}
     if service:
-        out["Service"] = service
+        out[SERVICE_TAG] = service
     if lane:
-        out["Lane"] = lane
+        out[LANE_TAG] = lane
     return out
 
 
@@ -212,6 +226,11 @@ def pipeline_role_name(env: str, layer: str, purpose: str) -> str:
     return fit(f"{PROJECT}-{env}-{layer}-{purpose}", LIMIT_IAM_ROLE_NAME)
 
 
+def pipeline_guard_policy_name(role_name: str) -> str:
+    """Managed policy holding a pipeline role's explicit Deny statements."""
+    return fit(f"{role_name}-guard", LIMIT_IAM_POLICY_NAME)
+
+
 def artifact_bucket_prefix(env: str) -> str:
     # Bucket names are global; autonaming appends a random suffix to this.
     return fit(f"{PROJECT}-{env}-artifacts-", LIMIT_BUCKET_PREFIX)
@@ -239,6 +258,34 @@ def lane_role_path(service: str, env: str) -> str:
     roles under this path (``arn:aws:iam::<account>:role/multilane/<env>/<service>/*``).
     """
     return f"/{PROJECT}/{env}/{service}/"
+
+
+def lane_boundary_policy_name(service: str, env: str) -> str:
+    """The permissions boundary every lane role of ``service`` in ``env`` carries."""
+    return fit(f"{PROJECT}-{env}-{service}-lane-boundary", LIMIT_IAM_POLICY_NAME)
+
+
+def lane_boundary_policy_path(service: str, env: str) -> str:
+    """IAM path of the boundary policy: the lane roles' path, so one ARN
+    pattern names the service's lane identities and their ceiling."""
+    return lane_role_path(service, env)
+
+
+def artifact_folder(pipeline_name: str) -> str:
+    """The key prefix CodePipeline writes a pipeline's artifacts under
+    (``<first 20 characters of the pipeline name>/``); each pipeline's roles
+    may read and write only their own folder."""
+    return pipeline_name[:LIMIT_ARTIFACT_FOLDER]
+
+
+def alb_access_log_bucket_prefix(env: str) -> str:
+    # Bucket names are global; autonaming appends a random suffix to this.
+    return fit(f"{PROJECT}-{env}-alb-logs-", LIMIT_BUCKET_PREFIX)
+
+
+def alb_access_log_prefix(service: str) -> str:
+    """Key prefix of one service's ALB access logs in the env's log bucket."""
+    return service
 
 
 def lane_target_group_prefix(service: str, env: str) -> str:

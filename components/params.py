@@ -265,6 +265,7 @@ FARGATE_MEMORY: dict[int, list[int]] = {
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
 )
+_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _IMAGE = re.compile(
@@ -325,6 +326,9 @@ class ServiceParams(StrictModel):
     # Name -> ARN of an SSM parameter or Secrets Manager secret; values are
     # never written into params or the task definition.
     secrets: dict[str, str] = Field(default_factory=dict)
+    # The customer-managed KMS key the secrets are encrypted with, if any: the
+    # execution role may decrypt with it only through Secrets Manager / SSM.
+    secrets_kms_key_arn: str | None = None
     bootstrap_image: str | None = None
     app: AppSource
     alarms: AlarmThresholds = AlarmThresholds()
@@ -362,6 +366,20 @@ class ServiceParams(StrictModel):
                 raise ValueError(
                     f"secret {k} must be the ARN of an SSM parameter or Secrets Manager secret, not {arn[:12]!r}..."
                 )
+            if "*" in arn or "?" in arn:
+                raise ValueError(
+                    f"secret {k} is {arn!r}, a wildcard that would let every lane read every matching secret; "
+                    "name the one secret's full ARN"
+                )
+        return v
+
+    @field_validator("secrets_kms_key_arn")
+    @classmethod
+    def _secrets_key(cls, v: str | None) -> str | None:
+        if v is not None and not _KEY_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; IAM cannot scope by alias)"
+            )
         return v
 
     @field_validator("lane_carriers")

@@ -11,7 +11,7 @@ import pytest
 
 from automation import offline
 from automation.offline import Recording, run_stack
-from components import alarms, naming, params, routing
+from components import alarms, iam, naming, params, routing
 from components.errors import MultilaneError
 from tests.conftest import edit_json
 
@@ -434,3 +434,20 @@ def test_lane_roles_live_under_the_path_the_app_pipeline_may_manage(any_lane):
     roles = any_lane.of_type("aws:iam/role:Role")
     assert len(roles) == 2
     assert {r.inputs["path"] for r in roles} == {naming.lane_role_path("user-api", "dev")}
+
+
+def test_lane_roles_carry_the_services_permissions_boundary(any_lane):
+    # issue 12: the app deploy role may create lane roles only under it.
+    expected = iam.lane_boundary_arn("aws", "123456789012", "user-api", "dev")
+    roles = any_lane.of_type("aws:iam/role:Role")
+    assert [r.inputs["permissionsBoundary"] for r in roles] == [expected, expected]
+
+
+def test_a_secrets_kms_key_is_decryptable_only_through_secrets_manager(params_dir: Path):
+    key = "arn:aws:kms:ap-southeast-2:123456789012:key/9f8e7d6c-1234-4e5f-9a0b-1c2d3e4f5a6b"
+    edit_json(params.service_path("user-api", "dev", params_dir), lambda d: d.update(secretsKmsKeyArn=key))
+    rec = run_stack("user-api-dev-gray", params_dir=params_dir)
+    policy = json.loads(rec.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    [stmt] = [s for s in policy["Statement"] if s["Sid"] == "DecryptListedSecrets"]
+    assert stmt["Action"] == "kms:Decrypt" and stmt["Resource"] == key
+    assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": ["secretsmanager.ap-southeast-2.amazonaws.com"]}}
