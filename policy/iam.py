@@ -29,7 +29,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .facts import PackContext, as_list, documents, parse_document, statements
+from .facts import PackContext, action_matches, as_list, documents, parse_document, statements
 
 ADMIN_NAME = "iam-no-admin-statement"
 ADMIN_DESCRIPTION = (
@@ -64,6 +64,44 @@ def check_documents(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
             yield f"{where} statement {label} allows every action on every resource"
 
 
+SECRETS_NAME = "iam-no-wildcard-secrets"
+SECRETS_DESCRIPTION = (
+    "IAM: no statement lets a role read secrets by wildcard (secretsmanager:GetSecretValue or ssm:GetParameter(s) "
+    "on '*' or on an ARN with '*' or '?'); an execution role so granted hands every lane every secret of the "
+    "account. Fix: list each secret's full ARN in params/{service}-{env}.json `secrets` (components/params.py "
+    "refuses wildcards) and let components/iam.lane_execution_policy grant exactly those."
+)
+SECRET_READ_ACTIONS = (
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+)
+
+
+def _wildcard_secret_resource(resource: str) -> bool:
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[2] not in ("secretsmanager", "ssm"):
+        return False
+    return any(c in ":".join(parts[2:]) for c in "*?")
+
+
+def wildcard_secret_statements(doc: Mapping[str, Any]) -> list[str]:
+    """Labels of the Allow statements of ``doc`` that read secrets by wildcard."""
+    found = []
+    for i, st in enumerate(statements(doc)):
+        if st.get("Effect") != "Allow" or "NotAction" in st or "NotResource" in st:
+            continue
+        actions = [a for a in as_list(st.get("Action")) if isinstance(a, str)]
+        reads = sorted({a for a in SECRET_READ_ACTIONS if any(action_matches(p, a) for p in actions)})
+        wild = [r for r in as_list(st.get("Resource")) if isinstance(r, str) and _wildcard_secret_resource(r)]
+        if reads and wild:
+            found.append(f"{st.get('Sid') or f'Statement[{i}]'} ({', '.join(reads)} on {', '.join(wild)})")
+    return found
+
+
 def attached_documents(role: PolicyResource, resources: Iterable[PolicyResource]) -> list[dict[str, Any]]:
     """Every permissions document that applies to ``role``: inline policies,
     RolePolicy resources naming it and managed Policies attached to it."""
@@ -88,4 +126,13 @@ def policies(ctx: PackContext) -> list[Policy]:
         for problem in check_documents(args.resource_type, args.props):
             report(f"{args.resource_type} {args.name}: {problem}")
 
-    return [ResourceValidationPolicy(ADMIN_NAME, ADMIN_DESCRIPTION, admin, EnforcementLevel.MANDATORY)]
+    def secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        for where, raw in documents(args.resource_type, args.props):
+            doc = parse_document(raw)
+            for label in wildcard_secret_statements(doc) if doc is not None else []:
+                report(f"{args.resource_type} {args.name}: {where} statement {label} reads secrets by wildcard")
+
+    return [
+        ResourceValidationPolicy(ADMIN_NAME, ADMIN_DESCRIPTION, admin, EnforcementLevel.MANDATORY),
+        ResourceValidationPolicy(SECRETS_NAME, SECRETS_DESCRIPTION, secrets, EnforcementLevel.MANDATORY),
+    ]

@@ -377,6 +377,44 @@ def test_inline_role_policy_is_read_too():
     )
 
 
+def test_wildcard_secret_resources_on_an_execution_role_are_reported():
+    # issue 12: a params secret "arn:...:secret:*" once became Resource ...:secret:* silently.
+    def program():
+        role = aws.iam.Role("execution-role", assume_role_policy=_doc(), tags=GRAY)
+        aws.iam.RolePolicy(
+            "execution-policy",
+            role=role.id,
+            policy=_doc(
+                {
+                    "Sid": "ReadListedSecrets",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": ["arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*"],
+                },
+                {"Sid": "Params", "Effect": "Allow", "Action": "ssm:GetParam*", "Resource": "*"},
+                {
+                    "Sid": "Exact",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:dev/user-api/db-AbCdEf",
+                },
+                {"Sid": "Token", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            ),
+        )
+
+    result = check("user-api-dev-gray", program)
+    assert messages(result, "iam-no-wildcard-secrets") == sorted(
+        [
+            "aws:iam/rolePolicy:RolePolicy execution-policy: policy statement ReadListedSecrets "
+            "(secretsmanager:GetSecretValue on arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*) "
+            "reads secrets by wildcard",
+            "aws:iam/rolePolicy:RolePolicy execution-policy: policy statement Params "
+            "(ssm:GetParameter, ssm:GetParameters, ssm:GetParametersByPath on *) reads secrets by wildcard",
+        ]
+    )
+    assert result.mandatory
+
+
 def _state(stack: str) -> str:
     return f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/stacks/multilane/{stack}.*"
 
@@ -674,6 +712,14 @@ BAD_GRAPHS: dict[str, tuple[str, Callable[[], object]]] = {
     "iam-no-admin-statement": (
         "user-api-dev-gray",
         lambda: aws.iam.RolePolicy("p", role="r", policy=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})),
+    ),
+    "iam-no-wildcard-secrets": (
+        "user-api-dev-gray",
+        lambda: aws.iam.RolePolicy(
+            "p",
+            role="r",
+            policy=_doc({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+        ),
     ),
     "pipeline-role-cross-layer-deny": (
         "pipelines-dev",

@@ -197,3 +197,25 @@ def test_https_boot_opens_both_listener_ports_without_findings():
     rec = run_stack("boot-user-api-prod")
     assert {float(r.inputs["port"]) for r in rec.of_type("aws:lb/listener:Listener")} == {80.0, 443.0}
     assert run_policies(rec, PACK).violations == []
+
+
+def test_a_wildcard_secret_on_the_real_execution_role_is_caught():
+    # issue 12: params refuse it; the pack catches it should it ever get through.
+    rec = run_stack("user-api-dev-gray")
+
+    def widen(inputs):
+        doc = json.loads(inputs["policy"])
+        for st in doc["Statement"]:
+            if st["Sid"] == "ReadListedSecrets":
+                st["Resource"] = ["arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*"]
+        inputs["policy"] = json.dumps(doc)
+
+    bad = mutate(rec, "aws:iam/rolePolicy:RolePolicy", "execution-policy", widen)
+    assert findings(run_policies(bad, PACK)) == [
+        (
+            "iam-no-wildcard-secrets",
+            "aws:iam/rolePolicy:RolePolicy execution-policy: policy statement ReadListedSecrets "
+            "(secretsmanager:GetSecretValue on arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*) "
+            "reads secrets by wildcard",
+        )
+    ]
