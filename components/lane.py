@@ -59,11 +59,13 @@ def container_definitions(
     svc: ServiceParams,
     log_group_name: str,
     region: str,
+    production: bool = False,
 ) -> str:
     """The task definition's one container, as the JSON ECS expects.
 
     Secrets travel as ``valueFrom`` ARNs: ECS resolves them at start, the
-    values never appear in params, state or the task definition.
+    values never appear in params, state or the task definition. Hardening
+    (read-only root, non-root user) follows :func:`hardening`.
     """
     container = {
         "name": naming.container_name(service),
@@ -82,7 +84,31 @@ def container_definitions(
             },
         },
     }
+    readonly, user = hardening(svc, production)
+    if readonly:
+        container["readonlyRootFilesystem"] = True
+        container["mountPoints"] = [
+            {"sourceVolume": naming.writable_volume_name(i), "containerPath": path, "readOnly": False}
+            for i, path in enumerate(svc.writable_paths)
+        ]
+    if user:
+        container["user"] = user
     return json.dumps([container], sort_keys=True)
+
+
+def hardening(svc: ServiceParams, production: bool) -> tuple[bool, str | None]:
+    """(read-only root filesystem, user to run as) for one service: each on
+    by default where the env is production, off elsewhere; params decide."""
+    readonly = production if svc.readonly_root_filesystem is None else svc.readonly_root_filesystem
+    non_root = production if svc.run_as_non_root is None else svc.run_as_non_root
+    return readonly, svc.user if non_root else None
+
+
+def task_volumes(svc: ServiceParams, production: bool) -> list[dict[str, str]]:
+    """One task volume (Fargate ephemeral storage) per writable path of a read-only container."""
+    if not hardening(svc, production)[0]:
+        return []
+    return [{"name": naming.writable_volume_name(i)} for i in range(len(svc.writable_paths))]
 
 
 @dataclass
@@ -94,6 +120,7 @@ class AppLaneArgs:
     region: str
     service_params: ServiceParams
     boot_params: BootParams
+    production: bool
     # Plain routing decisions, made before anything registers.
     rule_conditions: list[list[dict]]
     rule_priorities: list[int]
@@ -180,7 +207,13 @@ class AppLane(pulumi.ComponentResource):
         # --- task definition
         containers = pulumi.Output.from_input(args.log_group_name).apply(
             lambda group: container_definitions(
-                service=service, lane=lane, image=args.image, svc=svc, log_group_name=group, region=args.region
+                service=service,
+                lane=lane,
+                image=args.image,
+                svc=svc,
+                log_group_name=group,
+                region=args.region,
+                production=args.production,
             )
         )
         task_def = aws.ecs.TaskDefinition(
@@ -194,6 +227,7 @@ class AppLane(pulumi.ComponentResource):
             execution_role_arn=exec_role.arn,
             task_role_arn=task_role.arn,
             container_definitions=containers,
+            volumes=task_volumes(svc, args.production) or None,
             tags=tags,
             opts=child,
         )
@@ -348,6 +382,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             region=infra.region,
             service_params=svc,
             boot_params=boot,
+            production=infra.production,
             rule_conditions=conditions,
             rule_priorities=priorities,
             vpc_id=infra_ref.require_output("VpcId"),

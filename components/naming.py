@@ -203,6 +203,11 @@ def container_name(service: str) -> str:
     return service
 
 
+def writable_volume_name(index: int) -> str:
+    """Task volume that backs the ``index``-th writable path of a read-only container."""
+    return f"writable-{index}"
+
+
 # --- pipelines -------------------------------------------------------------
 
 

@@ -330,6 +330,14 @@ class ServiceParams(StrictModel):
     # execution role may decrypt with it only through Secrets Manager / SSM.
     secrets_kms_key_arn: str | None = None
     bootstrap_image: str | None = None
+    # Runtime hardening; null means "on where infra-{env}.json says
+    # production: true, off elsewhere". An image that must write somewhere
+    # lists the paths in writablePaths (each gets its own task volume) rather
+    # than turning the read-only root off.
+    readonly_root_filesystem: bool | None = None
+    run_as_non_root: bool | None = None
+    user: str = "1000:1000"
+    writable_paths: list[str] = Field(default_factory=list, max_length=10)
     app: AppSource
     alarms: AlarmThresholds = AlarmThresholds()
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
@@ -380,6 +388,23 @@ class ServiceParams(StrictModel):
             raise ValueError(
                 f"{v!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; IAM cannot scope by alias)"
             )
+        return v
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not re.match(r"^[1-9][0-9]{0,9}(:[0-9]{1,10})?$", v):
+            raise ValueError(f"{v!r} is not a non-root numeric user such as 1000 or 1000:1000 (uid 0 is root)")
+        return v
+
+    @field_validator("writable_paths")
+    @classmethod
+    def _writable(cls, v: list[str]) -> list[str]:
+        for path in v:
+            if not re.match(r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", path) or "/../" in f"{path}/":
+                raise ValueError(f"{path!r} is not an absolute container path such as /tmp (and not / itself)")
+        if len(set(v)) != len(v):
+            raise ValueError("lists a path twice")
         return v
 
     @field_validator("lane_carriers")

@@ -451,3 +451,64 @@ def test_a_secrets_kms_key_is_decryptable_only_through_secrets_manager(params_di
     [stmt] = [s for s in policy["Statement"] if s["Sid"] == "DecryptListedSecrets"]
     assert stmt["Action"] == "kms:Decrypt" and stmt["Resource"] == key
     assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": ["secretsmanager.ap-southeast-2.amazonaws.com"]}}
+
+
+# --- issue 12: runtime hardening ---------------------------------------------------------------
+
+PROD_IMAGE = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/prod/user-api:sha-abc123"
+
+
+def _task(rec: Recording) -> tuple[dict, dict]:
+    task = rec.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    [container] = json.loads(task["containerDefinitions"])
+    return task, container
+
+
+def test_production_lanes_run_read_only_and_non_root_with_their_writable_paths():
+    rec = run_stack("user-api-prod-gray", config={"imageUri": PROD_IMAGE})
+    task, container = _task(rec)
+    assert container["readonlyRootFilesystem"] is True
+    assert container["user"] == "1000:1000"
+    assert container["mountPoints"] == [
+        {"sourceVolume": naming.writable_volume_name(0), "containerPath": "/tmp", "readOnly": False}
+    ]
+    assert task["volumes"] == [{"name": naming.writable_volume_name(0)}]
+
+
+def test_non_production_lanes_keep_the_image_defaults_unless_params_opt_in(gray, params_dir: Path):
+    _, container = _task(gray)
+    assert "readonlyRootFilesystem" not in container and "user" not in container
+    edit_json(
+        params.service_path("user-api", "dev", params_dir),
+        lambda d: d.update(readonlyRootFilesystem=True, runAsNonRoot=True, user="10001", writablePaths=["/var/cache"]),
+    )
+    _, container = _task(run_stack("user-api-dev-gray", params_dir=params_dir))
+    assert container["readonlyRootFilesystem"] is True and container["user"] == "10001"
+    assert container["mountPoints"][0]["containerPath"] == "/var/cache"
+
+
+def test_a_production_service_may_opt_out_explicitly(params_dir: Path):
+    edit_json(
+        params.service_path("user-api", "prod", params_dir),
+        lambda d: d.update(readonlyRootFilesystem=False, runAsNonRoot=False),
+    )
+    task, container = _task(run_stack("user-api-prod-gray", params_dir=params_dir, config={"imageUri": PROD_IMAGE}))
+    assert "readonlyRootFilesystem" not in container and "user" not in container
+    assert not task.get("volumes")
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"user": "0"}, "is not a non-root numeric user"),
+        ({"user": "root"}, "is not a non-root numeric user"),
+        ({"writablePaths": ["tmp"]}, "is not an absolute container path"),
+        ({"writablePaths": ["/"]}, "is not an absolute container path"),
+        ({"writablePaths": ["/tmp", "/tmp"]}, "lists a path twice"),
+    ],
+)
+def test_bad_hardening_params_are_one_sentence(params_dir: Path, change, says):
+    edit_json(params.service_path("user-api", "dev", params_dir), lambda d: d.update(change))
+    with pytest.raises(MultilaneError) as err:
+        params.load_service("user-api", "dev", params_dir)
+    assert str(err.value).startswith("params/user-api-dev.json: field ") and says in str(err.value)
