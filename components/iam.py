@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import naming
+from . import naming, regions
 
 Document = dict[str, Any]
 VERSION = "2012-10-17"
@@ -753,6 +753,31 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             [scope.arn("logs", f"log-group:/ecs/{env}/*")],
         ),
         _stmt("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
+        # The ALB access log buckets of this env's services (named
+        # {env}-alb-logs-{service}-<random>); their objects are ELB's.
+        _stmt(
+            "ManageAlbLogBuckets",
+            "Allow",
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            [scope.s3(naming.alb_access_log_bucket_glob(env))],
+        ),
         _stmt(
             "ManageRepositories",
             "Allow",
@@ -811,6 +836,15 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             ],
         ),
         *_deny_other_envs(env, ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*"]),
+        # The access logs are evidence: the role that manages the buckets may
+        # never read, rewrite or delete a log object, whatever bucket policy
+        # it writes.
+        _stmt(
+            "DenyAccessLogObjects",
+            "Deny",
+            ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            [scope.s3(naming.alb_access_log_bucket_glob(env), "*")],
+        ),
         _deny_iam(scope, [slr_resource]),
     ]
     if scope.services:
@@ -1143,6 +1177,29 @@ def split_guard(doc: Policy) -> tuple[Policy, Policy]:
     return (
         document(s for s in stmts if s["Effect"] == "Allow"),
         document(s for s in stmts if s["Effect"] == "Deny"),
+    )
+
+
+def alb_access_log_bucket_policy(bucket_arn: str, prefix: str, *, account: str, region: str) -> Policy:
+    """Bucket policy of an ALB access log bucket: Elastic Load Balancing may
+    write only this account's logs under ``prefix``, everyone else only over TLS."""
+    elb_account = regions.ELB_LOG_ACCOUNTS.get(region)
+    principal = (
+        {"AWS": f"arn:aws:iam::{elb_account}:root"}
+        if elb_account
+        else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    )
+    return document(
+        [
+            {
+                "Sid": "ElbLogDelivery",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{account}/*",
+            },
+            *artifact_bucket_policy(bucket_arn)["Statement"],
+        ]
     )
 
 

@@ -283,13 +283,23 @@ def artifact_folder(pipeline_name: str) -> str:
     return pipeline_name[:LIMIT_ARTIFACT_FOLDER]
 
 
-def alb_access_log_bucket_prefix(env: str) -> str:
-    # Bucket names are global; autonaming appends a random suffix to this.
-    return fit(f"{PROJECT}-{env}-alb-logs-", LIMIT_BUCKET_PREFIX)
+ALB_LOGS_MARK = "alb-logs"
+
+
+def alb_access_log_bucket_prefix(service: str, env: str) -> str:
+    """Bucket name prefix of one service's ALB access log bucket (boot layer);
+    autonaming appends a random suffix. Always starts with
+    ``{env}-alb-logs-`` (env is at most 16 characters), which is how the boot
+    deploy role's S3 grant finds its env's log buckets."""
+    return fit(f"{env}-{ALB_LOGS_MARK}-{service}", LIMIT_BUCKET_PREFIX - 1) + "-"
+
+
+def alb_access_log_bucket_glob(env: str) -> str:
+    return f"{env}-{ALB_LOGS_MARK}-*"
 
 
 def alb_access_log_prefix(service: str) -> str:
-    """Key prefix of one service's ALB access logs in the env's log bucket."""
+    """Key prefix the ALB writes its access logs under in the log bucket."""
     return service
 
 

@@ -232,6 +232,9 @@ class BootParams(StrictModel):
     # ALB deletion protection; the policy pack requires it where infra params
     # say production: true.
     deletion_protection: bool = False
+    # ALB access logs into an encrypted, private bucket of the boot stack;
+    # null means on where infra-{env}.json says production: true.
+    access_logs: bool | None = None
     ecr_keep_images: int = Field(default=50, ge=1, le=1000)
 
     @field_validator("certificate_arn")

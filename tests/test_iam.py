@@ -531,6 +531,16 @@ TABLE = [
         ALLOW,
         False,
     ),
+    ("boot", "s3:PutBucketPolicy", "arn:aws:s3:::dev-alb-logs-user-api-20240101abcdef", {}, ALLOW, False),
+    ("boot", "s3:PutBucketPolicy", "arn:aws:s3:::prod-alb-logs-user-api-20240101abcdef", {}, IMPLICIT_DENY, False),
+    (
+        "boot",
+        "s3:DeleteObject",
+        "arn:aws:s3:::dev-alb-logs-user-api-2024/user-api/AWSLogs/x.gz",
+        {},
+        EXPLICIT_DENY,
+        True,
+    ),
     # --- 5. artifacts: each pipeline's own folder -------------------------------------------------
     ("build", "s3:PutObject", s3("order-api-dev/AppSource/abc.zip", ARTIFACTS), {}, IMPLICIT_DENY, False),
     ("build", "s3:PutObject", s3("infra-dev/InfraSourc/abc.zip", ARTIFACTS), {}, IMPLICIT_DENY, False),
@@ -710,6 +720,10 @@ JUSTIFIED = {
     # DeregisterTaskDefinition is scoped to the service's families (issue 12,
     # confused deputy); parliament's database lists no resource type for it.
     ("RESOURCE_MISMATCH", "ecs:DeregisterTaskDefinition"),
+    # The boot role writes the policy of its env's ALB access log buckets
+    # (the ELB log-delivery grant) and their lifecycle (expiry); it is
+    # explicitly denied the log objects themselves (DenyAccessLogObjects).
+    ("RESOURCE_POLICY_PRIVILEGE_ESCALATION", "-alb-logs-*"),
 }
 
 
@@ -719,6 +733,8 @@ def _justified(finding) -> bool:
         if all("/net/" in f for f in formats) and ("RESOURCE_MISMATCH", "nlb-format") in JUSTIFIED:
             return True
         return all(("RESOURCE_MISMATCH", d["action"]) in JUSTIFIED for d in finding.detail)
+    if finding.issue == "RESOURCE_POLICY_PRIVILEGE_ESCALATION":
+        return "-alb-logs-*" in str(finding.detail) and finding.issue in {i for i, _ in JUSTIFIED}
     if finding.issue == "UNKNOWN_CONDITION_FOR_ACTION":
         return any(key in str(finding.detail) for issue, key in JUSTIFIED if issue == finding.issue)
     return False
