@@ -358,7 +358,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
     boot = params.load_boot(env, params_dir)
     svc = params.load_service(service, env, params_dir)
     image = resolve_image(target, config, svc)
-    conditions = routing.lane_rule_conditions(lane, svc.lane_carriers)
+    conditions = routing.lane_rule_conditions(lane, svc.lane_carriers, svc.lane_header_source_cidrs)
     if conditions:
         priorities = routing.allocate_priorities(service, lane, len(conditions), taken={}, pinned=config.priority)
     elif config.priority is not None:

@@ -346,6 +346,12 @@ class ServiceParams(StrictModel):
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
     # baggage (lane=X) optionally. Each carrier costs listener rules.
     lane_carriers: list[Literal["tracestate", "baggage"]] = Field(default_factory=lambda: ["tracestate"], min_length=1)
+    # Accept lane headers only from these sources (e.g. the office VPN or an
+    # authenticating proxy): each lane rule also needs a source-ip match, so
+    # anyone else reaches the default lane whatever header they send. Empty:
+    # any source may pick a lane (docs/security.md). At most 3 (ALB's limit
+    # of match evaluations per rule, with the header pattern).
+    lane_header_source_cidrs: list[str] = Field(default_factory=list, max_length=3)
 
     @field_validator("health_check_path")
     @classmethod
@@ -408,6 +414,15 @@ class ServiceParams(StrictModel):
                 raise ValueError(f"{path!r} is not an absolute container path such as /tmp (and not / itself)")
         if len(set(v)) != len(v):
             raise ValueError("lists a path twice")
+        return v
+
+    @field_validator("lane_header_source_cidrs")
+    @classmethod
+    def _source_cidrs(cls, v: list[str]) -> list[str]:
+        for c in v:
+            _cidr(c)
+        if len(set(v)) != len(v):
+            raise ValueError("lists a CIDR twice")
         return v
 
     @field_validator("lane_carriers")

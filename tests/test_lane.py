@@ -512,3 +512,49 @@ def test_bad_hardening_params_are_one_sentence(params_dir: Path, change, says):
     with pytest.raises(MultilaneError) as err:
         params.load_service("user-api", "dev", params_dir)
     assert str(err.value).startswith("params/user-api-dev.json: field ") and says in str(err.value)
+
+
+def test_lane_headers_can_be_accepted_only_from_allowed_sources(params_dir: Path):
+    # issue 12 / docs/security.md: without it anyone reaching an internet-facing
+    # ALB picks a lane by header; with it, only the listed sources do.
+    from components import alb_eval
+
+    edit_json(
+        params.service_path("user-api", "dev", params_dir),
+        lambda d: d.update(laneHeaderSourceCidrs=["10.8.0.0/16", "203.0.113.7/32"]),
+    )
+    rec = run_stack("user-api-dev-gray", params_dir=params_dir)
+    [rule] = rec.of_type(RULE)
+    assert {"sourceIp": {"values": ["10.8.0.0/16", "203.0.113.7/32"]}} in rule.inputs["conditions"]
+    rules = alb_eval.rules_from_registrations(rec)
+    gray_tg = rec.one(TG).state["arn"]
+    header = {"tracestate": "ctx=lane:gray"}
+    assert alb_eval.evaluate(rules, "default", header, source_ip="10.8.3.4") == gray_tg
+    assert alb_eval.evaluate(rules, "default", header, source_ip="203.0.113.7") == gray_tg
+    assert alb_eval.evaluate(rules, "default", header, source_ip="198.51.100.1") == "default"
+    # The policy pack accepts the rule the program built with the service's CIDRs.
+    from policy import lanes as lane_policy
+
+    svc = params.load_service("user-api", "dev", params_dir)
+    assert (
+        lane_policy.check_rule("gray", svc.lane_carriers, rule.inputs["conditions"], svc.lane_header_source_cidrs)
+        is None
+    )
+    assert lane_policy.check_rule("gray", svc.lane_carriers, rule.inputs["conditions"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "says"),
+    [
+        (["10.0.0.0/33"], "is not an IPv4 CIDR block"),
+        (["10.0.0.0/8", "10.0.0.0/8"], "lists a CIDR twice"),
+        (["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"], "field 'laneHeaderSourceCidrs'"),
+    ],
+)
+def test_bad_lane_header_sources_are_one_sentence(params_dir: Path, cidrs, says):
+    edit_json(params.service_path("user-api", "dev", params_dir), lambda d: d.update(laneHeaderSourceCidrs=cidrs))
+    with pytest.raises(MultilaneError) as err:
+        params.load_service("user-api", "dev", params_dir)
+    assert str(err.value).startswith("params/user-api-dev.json: field 'laneHeaderSourceCidrs'") and says in str(
+        err.value
+    )
