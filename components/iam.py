@@ -154,6 +154,11 @@ SECURITY_GROUP_WRITE_ACTIONS = (
     "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
 )
 
+# What changes the rules of an existing group (not the group itself).
+SECURITY_GROUP_RULE_ACTIONS = tuple(
+    a for a in SECURITY_GROUP_WRITE_ACTIONS if a not in ("ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup")
+)
+
 # Load balancers and listeners belong to boot.
 LB_WRITE_ACTIONS = (
     "elasticloadbalancing:AddListenerCertificates",
@@ -728,7 +733,15 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             "Allow",
             ["ec2:CreateTags"],
             sg_resources,
-            Condition=_tag_on_create(env, "ec2:CreateAction", ["ec2:CreateSecurityGroup"]),
+            Condition=_tag_on_create(
+                env,
+                "ec2:CreateAction",
+                [
+                    "ec2:CreateSecurityGroup",
+                    "ec2:AuthorizeSecurityGroupEgress",
+                    "ec2:AuthorizeSecurityGroupIngress",
+                ],
+            ),
         ),
         _stmt(
             "ManageOwnEnvSecurityGroups",
@@ -736,6 +749,15 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
             sg_resources,
             Condition=env_tagged(env),
+        ),
+        # AWS also authorizes a rule change against the rule itself, which a
+        # new rule has no tags on yet; the rule is reachable only through its
+        # group, which must be this env's (above), so the rule ARN stays open.
+        _stmt(
+            "RulesOfOwnEnvSecurityGroups",
+            "Allow",
+            list(SECURITY_GROUP_RULE_ACTIONS),
+            [scope.arn("ec2", "security-group-rule/*")],
         ),
         _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
         _stmt(

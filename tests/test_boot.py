@@ -314,6 +314,15 @@ def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stac
                 ("ec2:CreateTags", a("ec2", "security-group/*"), {**create, "ec2:CreateAction": "CreateSecurityGroup"}),
                 ("ec2:AuthorizeSecurityGroupIngress", a("ec2", "security-group/sg-0a1b2c3d"), existing),
             ]
+        elif r.type in (INGRESS, EGRESS):
+            kind = "Ingress" if r.type == INGRESS else "Egress"
+            action = f"ec2:AuthorizeSecurityGroup{kind}"
+            rule = a("ec2", "security-group-rule/*")
+            requests += [
+                (action, a("ec2", "security-group/sg-0a1b2c3d"), existing),
+                (action, rule, create),
+                ("ec2:CreateTags", rule, {**create, "ec2:CreateAction": action.split(":")[1]}),
+            ]
         elif r.type == "aws:s3/bucket:Bucket":
             requests.append(("s3:CreateBucket", f"arn:aws:s3:::{r.inputs['bucketPrefix']}20240101abcdef", {}))
     assert {q[0] for q in requests} >= {"elasticloadbalancing:CreateLoadBalancer", "ec2:CreateSecurityGroup"}

@@ -505,6 +505,8 @@ TABLE = [
     ),
     ("boot", "ec2:AuthorizeSecurityGroupIngress", arn("ec2", "security-group/sg-0a1b2c3d"), {}, IMPLICIT_DENY, False),
     ("boot", "ec2:CreateSecurityGroup", arn("ec2", "security-group/*"), {}, IMPLICIT_DENY, False),
+    ("boot", "ec2:AuthorizeSecurityGroupIngress", arn("ec2", "security-group-rule/*"), DEV_CREATE, ALLOW, False),
+    ("boot", "ec2:RevokeSecurityGroupIngress", arn("ec2", "security-group-rule/sgr-1"), PROD_ENV, EXPLICIT_DENY, True),
     (
         "boot-prod",
         "elasticloadbalancing:ModifyListener",
@@ -741,6 +743,9 @@ JUSTIFIED = {
     # VPC it goes in; the VPC-side statement (own env's VPC only) names only
     # the VPC, on purpose.
     ("RESOURCE_MISMATCH", "ec2:CreateSecurityGroup"),
+    # Likewise a rule change is authorized against the group (tag-scoped) and
+    # the rule; the rule-side statement names only security-group-rule ARNs.
+    *(("RESOURCE_MISMATCH", a) for a in iam.SECURITY_GROUP_RULE_ACTIONS),
     # DeregisterTaskDefinition is scoped to the service's families (issue 12,
     # confused deputy); parliament's database lists no resource type for it.
     ("RESOURCE_MISMATCH", "ecs:DeregisterTaskDefinition"),
