@@ -1136,18 +1136,17 @@ def lane_boundary_policy(
     most any lane role may ever do, whatever policy it is given. It is the
     union of what an execution role needs (components/lane.py); a task role
     starts with no permissions and can never exceed this either."""
-    repository = naming.ecr_repository_name(service, env)
-    execution = lane_execution_policy(
+    # Every lane's log streams ("*" as the lane), else exactly the execution grant.
+    return lane_execution_policy(
         partition=partition,
         region=region,
         account_id=account_id,
-        repository_name=repository,
+        repository_name=naming.ecr_repository_name(service, env),
         log_group_name=naming.log_group_name(service, env),
         lane="*",
         secret_arns=secret_arns,
         kms_key_arn=kms_key_arn,
     )
-    return execution
 
 
 def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
