@@ -31,6 +31,7 @@ cannot rely on something AWS refuses.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +58,9 @@ class Rule:
     conditions: tuple[HeaderCondition, ...]
     target: str  # the target group ARN of the forward action
     listener: str = ""
+    # A source-ip condition (laneHeaderSourceCidrs): the rule matches only
+    # requests from these CIDRs. Evaluated when a request names its source.
+    source_cidrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ def validate_rules(rules: Sequence[Rule]) -> None:
                 if not regex_is_alb_safe(rx):
                     raise RuleError(f"{where}: regex {rx!r} uses a feature ALB does not support")
                 re.compile(rx)
+        evaluations += len(rule.source_cidrs)
         if evaluations > routing.ALB_MAX_MATCH_EVALUATIONS_PER_RULE:
             raise RuleError(f"{where}: {evaluations} match evaluations (limit 5 per rule)")
         if wildcards > routing.ALB_MAX_WILDCARDS_PER_RULE:
@@ -175,18 +180,35 @@ def condition_holds(cond: HeaderCondition, headers: Headers, semantics: Semantic
     return False
 
 
-def matching_rule(rules: Sequence[Rule], headers: Headers, semantics: Semantics = Semantics()) -> Rule | None:
+def source_holds(rule: Rule, source_ip: str | None) -> bool:
+    """A rule's source-ip condition; ``None`` (source not given) is any
+    source the rule allows, so header-only questions stay as they were."""
+    if not rule.source_cidrs or source_ip is None:
+        return True
+    address = ipaddress.ip_address(source_ip)
+    return any(address in ipaddress.ip_network(c) for c in rule.source_cidrs)
+
+
+def matching_rule(
+    rules: Sequence[Rule], headers: Headers, semantics: Semantics = Semantics(), source_ip: str | None = None
+) -> Rule | None:
     """The rule that wins (lowest priority whose conditions all hold), if any."""
     validate_rules(rules)
     for rule in sorted(rules, key=lambda r: r.priority):
-        if all(condition_holds(c, headers, semantics) for c in rule.conditions):
+        if all(condition_holds(c, headers, semantics) for c in rule.conditions) and source_holds(rule, source_ip):
             return rule
     return None
 
 
-def evaluate(rules: Sequence[Rule], default_target: str, headers: Headers, semantics: Semantics = Semantics()) -> str:
-    """The target group a request with ``headers`` reaches."""
-    rule = matching_rule(rules, headers, semantics)
+def evaluate(
+    rules: Sequence[Rule],
+    default_target: str,
+    headers: Headers,
+    semantics: Semantics = Semantics(),
+    source_ip: str | None = None,
+) -> str:
+    """The target group a request with ``headers`` (from ``source_ip``) reaches."""
+    rule = matching_rule(rules, headers, semantics, source_ip)
     return rule.target if rule else default_target
 
 
@@ -218,10 +240,14 @@ def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
             continue
         inputs = reg.inputs
         conditions = []
+        sources: tuple[str, ...] = ()
         for cond in inputs.get("conditions") or []:
-            unsupported = set(cond) - {"httpHeader"}
+            unsupported = set(cond) - {"httpHeader", "sourceIp"}
             if unsupported:
                 raise RuleError(f"{reg.name}: condition {sorted(unsupported)} is not modelled")
+            if "sourceIp" in cond:
+                sources += tuple(cond["sourceIp"]["values"])
+                continue
             hh = cond["httpHeader"]
             conditions.append(
                 HeaderCondition(
@@ -235,7 +261,9 @@ def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
         target = _forward_target(
             inputs.get("actions") or [], type_key="type", arn_key="targetGroupArn", fwd_key="forward"
         )
-        out.append(Rule(int(inputs["priority"]), tuple(conditions), target, str(inputs.get("listenerArn", ""))))
+        out.append(
+            Rule(int(inputs["priority"]), tuple(conditions), target, str(inputs.get("listenerArn", "")), sources)
+        )
     return out
 
 
@@ -247,7 +275,11 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
         if raw.get("IsDefault") or raw.get("Priority") == "default":
             continue
         conditions = []
+        sources: tuple[str, ...] = ()
         for cond in raw.get("Conditions", []):
+            if cond.get("Field") == "source-ip":
+                sources += tuple(cond["SourceIpConfig"]["Values"])
+                continue
             if cond.get("Field") != "http-header":
                 raise RuleError(f"rule {raw.get('RuleArn')}: condition {cond.get('Field')!r} is not modelled")
             hh = cond["HttpHeaderConfig"]
@@ -261,7 +293,7 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
         target = _forward_target(
             raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
         )
-        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener))
+        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources))
     return out
 
 
@@ -301,12 +333,16 @@ def rules_from_conditions(
     out = []
     for conditions, priority in zip(conditions_per_rule, priorities, strict=True):
         conds = []
+        sources: tuple[str, ...] = ()
         for cond in conditions:
+            if "source_ip" in cond:
+                sources += tuple(cond["source_ip"]["values"])
+                continue
             hh = cond["http_header"]
             conds.append(
                 HeaderCondition(
                     hh["http_header_name"], tuple(hh.get("values") or ()), tuple(hh.get("regex_values") or ())
                 )
             )
-        out.append(Rule(priority, tuple(conds), target, listener))
+        out.append(Rule(priority, tuple(conds), target, listener, sources))
     return out

@@ -26,7 +26,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import alarms, naming, params
+from . import alarms, iam, naming, params
 from .errors import MultilaneError
 from .params import BootParams, ServiceParams, WrapNetwork
 from .stackconfig import StackConfig
@@ -130,6 +130,85 @@ class ServiceBootArgs:
     private_subnet_ids: pulumi.Input[list[str]]
     namespace_id: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
+    region: str = ""
+    account: pulumi.Input[str] = ""
+
+
+def access_logs_enabled(boot: BootParams, production: bool) -> bool:
+    """ALB access logs: params decide; unset means on in production envs."""
+    return production if boot.access_logs is None else boot.access_logs
+
+
+class AccessLogBucket(pulumi.ComponentResource):
+    """The ALB's access log bucket: private, SSE-S3 encrypted (the only
+    encryption ALB log delivery supports), versioned, expiring, TLS only, and
+    writable by Elastic Load Balancing's log delivery under one prefix only."""
+
+    bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        service: str,
+        env: str,
+        region: str,
+        account: pulumi.Input[str],
+        retention_days: int,
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("multilane:boot:AccessLogBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = naming.alb_access_log_prefix(service)
+        bucket = aws.s3.Bucket(
+            name, bucket_prefix=naming.alb_access_log_bucket_prefix(service, env), tags=tags, opts=child
+        )
+        aws.s3.BucketOwnershipControls(
+            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": 1},
+                }
+            ],
+            opts=child,
+        )
+        policy = aws.s3.BucketPolicy(
+            name,
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, account).apply(
+                lambda a: json.dumps(iam.alb_access_log_bucket_policy(a[0], prefix, account=a[1], region=region))
+            ),
+            opts=child,
+        )
+        self.bucket_name = bucket.bucket
+        self.prefix = prefix
+        self.policy = policy
+        self.register_outputs({"bucketName": self.bucket_name})
 
 
 class ServiceBoot(pulumi.ComponentResource):
@@ -219,6 +298,25 @@ class ServiceBoot(pulumi.ComponentResource):
             opts=child,
         )
 
+        # --- access logs (on by default in production): ELB checks it may
+        # write to the bucket when the attribute is set, so the bucket policy
+        # comes first.
+        access_logs = None
+        log_deps: list[pulumi.Resource] = []
+        if access_logs_enabled(boot, args.production):
+            store = AccessLogBucket(
+                "access-logs",
+                service=service,
+                env=env,
+                region=args.region,
+                account=args.account,
+                retention_days=boot.log_retention_days,
+                tags=tags,
+                opts=child,
+            )
+            access_logs = {"bucket": store.bucket_name, "prefix": store.prefix, "enabled": True}
+            log_deps = [store.policy]
+
         # --- load balancer, default target group, listeners
         alb = aws.lb.LoadBalancer(
             "alb",
@@ -231,8 +329,9 @@ class ServiceBoot(pulumi.ComponentResource):
             enable_deletion_protection=boot.deletion_protection or args.production,
             # A malformed header must never be half-matched by a lane rule.
             drop_invalid_header_fields=True,
+            access_logs=access_logs,
             tags=tags,
-            opts=keep,
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=log_deps),
         )
         tg_args = target_group_args(boot, svc)
         default_tg = aws.lb.TargetGroup(
@@ -360,6 +459,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
     check(target, infra, boot)
 
     provider = aws.Provider("aws", region=infra.region)
+    identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
     ref = pulumi.StackReference(naming.stack_ref(naming.infra_stack(target.env), config.org))
     component = ServiceBoot(
         "boot",
@@ -374,6 +474,8 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             private_subnet_ids=ref.require_output("PrivateSubnetIds"),
             namespace_id=ref.require_output("NamespaceId"),
             alarm_topic_arn=ref.require_output("AlarmTopicArn"),
+            region=infra.region,
+            account=identity.account_id,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

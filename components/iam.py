@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import naming
+from . import naming, regions
 
 Document = dict[str, Any]
 VERSION = "2012-10-17"
@@ -27,11 +27,23 @@ def document(statements: Iterable[Statement]) -> Policy:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
-def trust(service: str) -> Policy:
-    """Trust policy letting one AWS service principal assume the role."""
-    return document(
-        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    )
+def trust(service: str, *, account: str | None = None, source_arns: Sequence[str] = ()) -> Policy:
+    """Trust policy letting one AWS service principal assume the role.
+
+    With ``account`` and ``source_arns`` (what the pipelines layer always
+    passes) the service may assume the role only on behalf of those resources
+    of this account: aws:SourceAccount and aws:SourceArn close the confused
+    deputy (another account's CodeBuild project naming our role).
+    """
+    stmt: Statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    condition: dict[str, Any] = {}
+    if account:
+        condition["StringEquals"] = {"aws:SourceAccount": account}
+    if source_arns:
+        condition["ArnLike"] = {"aws:SourceArn": sorted(source_arns)}
+    if condition:
+        stmt["Condition"] = condition
+    return document([stmt])
 
 
 def _stmt(sid: str, effect: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> Statement:
@@ -110,6 +122,9 @@ VPC_WRITE_ACTIONS = (
     "ec2:ReplaceRouteTableAssociation",
 )
 
+# The creates among them: the request must tag the new resource with the env.
+VPC_CREATE_ACTIONS = tuple(a for a in VPC_WRITE_ACTIONS if a.split(":")[1].startswith(("Create", "Allocate")))
+
 # Lanes own no EC2 resource at all: every EC2 change is someone else's.
 EC2_ALL_WRITES = (
     "ec2:Allocate*",
@@ -137,6 +152,11 @@ SECURITY_GROUP_WRITE_ACTIONS = (
     "ec2:RevokeSecurityGroupIngress",
     "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
     "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+)
+
+# What changes the rules of an existing group (not the group itself).
+SECURITY_GROUP_RULE_ACTIONS = tuple(
+    a for a in SECURITY_GROUP_WRITE_ACTIONS if a not in ("ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup")
 )
 
 # Load balancers and listeners belong to boot.
@@ -211,6 +231,21 @@ SERVICEDISCOVERY_TAG_ACTIONS = (
     "servicediscovery:UntagResource",
 )
 
+DISCOVERY_WRITE_ACTIONS = (
+    "servicediscovery:CreateService",
+    "servicediscovery:DeleteService",
+    "servicediscovery:UpdateService",
+)
+
+# Listener and certificate changes (the boot role may not make them in prod).
+PROD_LISTENER_ACTIONS = (
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:ModifyListenerAttributes",
+    "elasticloadbalancing:RemoveListenerCertificates",
+)
+
 ALARM_WRITE_ACTIONS = (
     "cloudwatch:DeleteAlarms",
     "cloudwatch:PutMetricAlarm",
@@ -227,6 +262,18 @@ FOREIGN_LAYER_TAGS = {
     "app": ["infra", "boot", "pipelines"],
 }
 
+# What a lane role may be created or given permissions with only while it
+# carries the service's boundary (iam:PermissionsBoundary condition key).
+BOUNDARY_GUARDED_ACTIONS = ("iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy")
+BOUNDARY_POLICY_WRITE_ACTIONS = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy",
+    "iam:UntagPolicy",
+)
+
 ECS_TASK_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
@@ -242,6 +289,12 @@ class Scope:
     connection_arn: str
     state_kms_key_arn: str | None = None
     partition: str = "aws"
+    # params/infra-{env}.json `production`: prod listeners and certificates
+    # are out of the boot role's reach.
+    production: bool = False
+    # Every service of the env (params/{service}-{env}.json): the pipelines'
+    # artifact folders, and look-alike service names the state grant excludes.
+    services: tuple[str, ...] = ()
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
@@ -257,6 +310,71 @@ class Scope:
     def meta(self) -> str:
         return self.s3(self.state_bucket, f"{naming.STATE_ROOT}/meta.yaml")
 
+    def artifacts(self, pipeline: str) -> str:
+        """Every artifact object of one pipeline (its CodePipeline folder)."""
+        return self.s3(self.artifact_bucket, f"{naming.artifact_folder(pipeline)}/*")
+
+    def pipeline_names(self) -> list[str]:
+        return [
+            naming.infra_pipeline_name(self.env),
+            naming.boot_pipeline_name(self.env),
+            *(naming.app_pipeline_name(s, self.env) for s in self.services),
+        ]
+
+    def lane_boundary(self, service: str) -> str:
+        return lane_boundary_arn(self.partition, self.account, service, self.env)
+
+
+def lane_boundary_arn(partition: str, account: str, service: str, env: str) -> str:
+    """ARN of the permissions boundary of ``service``'s lane roles in ``env``
+    (created by the pipelines layer, set on every lane role)."""
+    path = naming.lane_boundary_policy_path(service, env)
+    return f"arn:{partition}:iam::{account}:policy{path}{naming.lane_boundary_policy_name(service, env)}"
+
+
+def env_tagged(env: str) -> dict[str, Any]:
+    """Condition: the existing resource carries this env's Env tag."""
+    return {"StringEquals": {f"aws:ResourceTag/{naming.ENV_TAG}": env}}
+
+
+def env_tagging_request(env: str) -> dict[str, Any]:
+    """Condition: the create request tags the new resource with this env and
+    only with multilane's tag keys (aws:TagKeys)."""
+    return {
+        "StringEquals": {f"aws:RequestTag/{naming.ENV_TAG}": env},
+        "ForAllValues:StringEquals": {"aws:TagKeys": list(naming.TAG_KEYS)},
+    }
+
+
+def _tag_on_create(env: str, create_key: str, creates: Sequence[str]) -> dict[str, Any]:
+    """Condition: tagging only inside one of ``creates`` and only for this env."""
+    cond = env_tagging_request(env)
+    cond["StringEquals"] = {**cond["StringEquals"], create_key: [a.split(":")[1] for a in creates]}
+    return cond
+
+
+def _deny_other_envs(env: str, actions: Sequence[str]) -> list[Statement]:
+    """Explicit Deny on resources tagged with another env, and on creating
+    resources tagged for another env. Resource "*" and whole-service actions:
+    the deny is the tag condition itself, whatever the resource type or
+    action (a Deny only narrows; StringLike "*" makes the key's presence a
+    requirement, so untagged resources and creates are not caught)."""
+    out = []
+    for sid, key in (("DenyOtherEnvsTaggedResources", "ResourceTag"), ("DenyTaggingForOtherEnvs", "RequestTag")):
+        out.append(
+            _stmt(
+                sid,
+                "Deny",
+                actions,
+                ["*"],
+                Condition={
+                    "StringLike": {f"aws:{key}/{naming.ENV_TAG}": "*"},
+                    "StringNotEquals": {f"aws:{key}/{naming.ENV_TAG}": env},
+                },
+            )
+        )
+    return out
+
 
 def _log_statement(scope: Scope, project: str) -> Statement:
     group = naming.codebuild_log_group_name(project)
@@ -268,17 +386,23 @@ def _log_statement(scope: Scope, project: str) -> Statement:
     )
 
 
-def _artifact_read(scope: Scope) -> Statement:
+def _artifact_read(scope: Scope, pipeline: str) -> Statement:
+    """Read the artifacts of the one pipeline the role serves."""
     return _stmt(
-        "ReadPipelineArtifacts",
+        "ReadOwnPipelineArtifacts",
         "Allow",
         ["s3:GetObject", "s3:GetObjectVersion"],
-        [scope.s3(scope.artifact_bucket, "*")],
+        [scope.artifacts(pipeline)],
     )
 
 
-def _state_access(scope: Scope, own: str, reads: Sequence[str]) -> list[Statement]:
-    """Read the backend's meta file, the lower layers' state and its own; write its own."""
+def _state_access(scope: Scope, own: str, reads: Sequence[str], exclude: Sequence[str] = ()) -> list[Statement]:
+    """Read the backend's meta file, the lower layers' state and its own; write its own.
+
+    ``exclude``: stack globs that ``own`` matches but that are not this
+    role's (another service whose name starts with this one's
+    ``{service}-{env}-``); they get an explicit Deny, so the grant is exact.
+    """
     read_resources = [scope.meta, *scope.state(own)]
     for glob in reads:
         # A StackReference reads only the checkpoint of the stack it names.
@@ -293,6 +417,15 @@ def _state_access(scope: Scope, own: str, reads: Sequence[str]) -> list[Statemen
         _stmt("ReadState", "Allow", STATE_READ_ACTIONS, read_resources),
         _stmt("WriteOwnState", "Allow", STATE_WRITE_ACTIONS, scope.state(own)),
     ]
+    if exclude:
+        out.append(
+            _stmt(
+                "DenyLookAlikeServicesState",
+                "Deny",
+                [*STATE_WRITE_ACTIONS, *STATE_READ_ACTIONS],
+                [r for glob in exclude for r in scope.state(glob)],
+            )
+        )
     if scope.state_kms_key_arn:
         out.append(_kms(scope))
     return out
@@ -387,11 +520,12 @@ def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
     )
     return document(
         [
+            # Only the env's own pipelines' folders, never the whole bucket.
             _stmt(
                 "ArtifactObjects",
                 "Allow",
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                [scope.s3(scope.artifact_bucket, "*")],
+                sorted({scope.artifacts(p) for p in scope.pipeline_names()}),
             ),
             _stmt(
                 "ArtifactBucket",
@@ -424,20 +558,41 @@ def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
 
 def infra_deploy_policy(scope: Scope, project: str) -> Policy:
     """``infra-{env}``: the VPC, the ECS cluster and the Cloud Map namespace."""
-    own = naming.infra_stack(scope.env)
+    env = scope.env
+    own = naming.infra_stack(env)
     slr, slr_resource = _service_linked_roles(scope, ["ecs.amazonaws.com"])
-    cluster = scope.arn("ecs", f"cluster/{naming.cluster_name(scope.env)}")
-    alarm_topic = scope.arn("sns", naming.alarm_topic_name(scope.env))
+    cluster = scope.arn("ecs", f"cluster/{naming.cluster_name(env)}")
+    alarm_topic = scope.arn("sns", naming.alarm_topic_name(env))
     return document(
         [
             _log_statement(scope, project),
-            _artifact_read(scope),
+            _artifact_read(scope, naming.infra_pipeline_name(env)),
             *_state_access(scope, own, reads=[]),
+            # Every EC2 resource type of the network is in play (vpc, subnet,
+            # route-table, internet-gateway, natgateway, elastic-ip,
+            # vpc-endpoint): the env tag, not the ARN, scopes them.
             _stmt(
-                "ManageNetwork",
+                "CreateNetworkTaggedForOwnEnv",
+                "Allow",
+                list(VPC_CREATE_ACTIONS),
+                [scope.arn("ec2", "*")],
+                Condition=env_tagging_request(env),
+            ),
+            # Tags only as part of those creates (ec2:CreateAction): an untagged
+            # resource of someone else's cannot be claimed by tagging it.
+            _stmt(
+                "TagOnCreateOnly",
+                "Allow",
+                ["ec2:CreateTags"],
+                [scope.arn("ec2", "*")],
+                Condition=_tag_on_create(env, "ec2:CreateAction", VPC_CREATE_ACTIONS),
+            ),
+            _stmt(
+                "ManageOwnEnvNetwork",
                 "Allow",
                 [*VPC_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeVpcAttribute"],
                 [scope.arn("ec2", "*")],
+                Condition=env_tagged(env),
             ),
             _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
             _stmt(
@@ -453,7 +608,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                 [cluster],
             ),
             _stmt(
-                "ManageNamespace",
+                "ManageOwnEnvNamespace",
                 "Allow",
                 [
                     "servicediscovery:DeleteNamespace",
@@ -461,22 +616,28 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                     "servicediscovery:UpdatePrivateDnsNamespace",
                 ],
                 [scope.arn("servicediscovery", "namespace/*")],
+                Condition=env_tagged(env),
             ),
             # No resource type exists for these in the service authorization
-            # reference (parliament's database): "*" is the only form.
+            # reference (parliament's database): "*" is the only form; the
+            # create must tag the namespace with this env.
             _stmt(
-                "CreateNamespace",
+                "CreateNamespaceTaggedForOwnEnv",
                 "Allow",
-                [
-                    "servicediscovery:CreatePrivateDnsNamespace",
-                    "servicediscovery:GetOperation",
-                    "servicediscovery:ListNamespaces",
-                    *SERVICEDISCOVERY_TAG_ACTIONS,
-                ],
+                ["servicediscovery:CreatePrivateDnsNamespace"],
+                ["*"],
+                Condition=env_tagging_request(env),
+            ),
+            _stmt(
+                "NamespaceLookups",
+                "Allow",
+                ["servicediscovery:GetOperation", "servicediscovery:ListNamespaces", *SERVICEDISCOVERY_TAG_ACTIONS],
                 ["*"],
             ),
             # Cloud Map creates the namespace's private hosted zone with the
-            # caller's own Route 53 rights.
+            # caller's own Route 53 rights. Route 53 supports no tag condition
+            # on hosted zones and their ids are random: hostedzone/* is the
+            # narrowest form (docs/security.md, "What is left").
             _stmt(
                 "NamespaceHostedZone",
                 "Allow",
@@ -529,6 +690,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                 ["*"],
             ),
             _deny_foreign_tagged("infra", ["ec2:Delete*", "ec2:Modify*", "ecs:Delete*", "ecs:Update*"]),
+            *_deny_other_envs(env, ["ec2:*", "ecs:*", "servicediscovery:*"]),
             _deny_iam(scope, [slr_resource]),
         ]
     )
@@ -540,112 +702,229 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
     env = scope.env
     own = naming.boot_stack_glob(env)
     slr, slr_resource = _service_linked_roles(scope, ["elasticloadbalancing.amazonaws.com"])
-    return document(
-        [
-            _log_statement(scope, project),
-            _artifact_read(scope),
-            *_state_access(scope, own, reads=[naming.infra_stack(env)]),
-            _stmt(
-                "ManageLoadBalancers",
-                "Allow",
+    lb_resources = [
+        scope.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
+        scope.arn("elasticloadbalancing", "listener/app/*/*/*"),
+        scope.arn("elasticloadbalancing", "targetgroup/*/*"),
+    ]
+    lb_actions = [
+        *LB_WRITE_ACTIONS,
+        *TARGET_GROUP_WRITE_ACTIONS,
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:RemoveTags",
+    ]
+    creates = ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"]
+    sg_resources = [scope.arn("ec2", "security-group/*"), scope.arn("ec2", "security-group-rule/*")]
+    statements = [
+        _log_statement(scope, project),
+        _artifact_read(scope, naming.boot_pipeline_name(env)),
+        *_state_access(scope, own, reads=[naming.infra_stack(env)]),
+        # ALB names are hash-fitted and target group ids random: the Env tag
+        # (and the Service tag, below) scope them, not the ARN.
+        _stmt(
+            "CreateLoadBalancingTaggedForOwnEnv",
+            "Allow",
+            [*creates, "elasticloadbalancing:CreateListener"],
+            lb_resources,
+            Condition=env_tagging_request(env),
+        ),
+        _stmt(
+            "TagLoadBalancingOnCreateOnly",
+            "Allow",
+            ["elasticloadbalancing:AddTags"],
+            lb_resources,
+            Condition=_tag_on_create(
+                env, "elasticloadbalancing:CreateAction", [*creates, "elasticloadbalancing:CreateListener"]
+            ),
+        ),
+        _stmt("ManageOwnEnvLoadBalancing", "Allow", lb_actions, lb_resources, Condition=env_tagged(env)),
+        _stmt("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+        _stmt(
+            "CreateSecurityGroupsTaggedForOwnEnv",
+            "Allow",
+            ["ec2:CreateSecurityGroup"],
+            [scope.arn("ec2", "security-group/*")],
+            Condition=env_tagging_request(env),
+        ),
+        # A group is created inside a VPC: only this env's (infra tags it).
+        _stmt(
+            "CreateSecurityGroupsInOwnEnvVpc",
+            "Allow",
+            ["ec2:CreateSecurityGroup"],
+            [scope.arn("ec2", "vpc/*")],
+            Condition=env_tagged(env),
+        ),
+        _stmt(
+            "TagSecurityGroupsOnCreateOnly",
+            "Allow",
+            ["ec2:CreateTags"],
+            sg_resources,
+            Condition=_tag_on_create(
+                env,
+                "ec2:CreateAction",
                 [
-                    *LB_WRITE_ACTIONS,
-                    *TARGET_GROUP_WRITE_ACTIONS,
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:RemoveTags",
-                ],
-                [
-                    scope.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
-                    scope.arn("elasticloadbalancing", "listener/app/*/*/*"),
-                    scope.arn("elasticloadbalancing", "targetgroup/*/*"),
+                    "ec2:CreateSecurityGroup",
+                    "ec2:AuthorizeSecurityGroupEgress",
+                    "ec2:AuthorizeSecurityGroupIngress",
                 ],
             ),
-            _stmt("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+        ),
+        _stmt(
+            "ManageOwnEnvSecurityGroups",
+            "Allow",
+            [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
+            sg_resources,
+            Condition=env_tagged(env),
+        ),
+        # AWS also authorizes a rule change against the rule itself, which a
+        # new rule has no tags on yet; the rule is reachable only through its
+        # group, which must be this env's (above), so the rule ARN stays open.
+        _stmt(
+            "RulesOfOwnEnvSecurityGroups",
+            "Allow",
+            list(SECURITY_GROUP_RULE_ACTIONS),
+            [scope.arn("ec2", "security-group-rule/*")],
+        ),
+        _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
+        _stmt(
+            "ManageServiceLogGroups",
+            "Allow",
+            [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            [scope.arn("logs", f"log-group:/ecs/{env}/*")],
+        ),
+        _stmt("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
+        # The ALB access log buckets of this env's services (named
+        # {env}-alb-logs-{service}-<random>); their objects are ELB's.
+        _stmt(
+            "ManageAlbLogBuckets",
+            "Allow",
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            [scope.s3(naming.alb_access_log_bucket_glob(env))],
+        ),
+        _stmt(
+            "ManageRepositories",
+            "Allow",
+            [
+                "ecr:CreateRepository",
+                "ecr:DeleteLifecyclePolicy",
+                "ecr:DeleteRepository",
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:ListTagsForResource",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:PutImageTagMutability",
+                "ecr:PutLifecyclePolicy",
+                "ecr:TagResource",
+                "ecr:UntagResource",
+            ],
+            [scope.arn("ecr", f"repository/{naming.ecr_repository_name('*', env)}")],
+        ),
+        _stmt(
+            "ReadDiscoveryServices",
+            "Allow",
+            ["servicediscovery:GetNamespace", "servicediscovery:GetService"],
+            [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
+        ),
+        _stmt(
+            "ManageOwnEnvDiscoveryServices",
+            "Allow",
+            DISCOVERY_WRITE_ACTIONS,
+            [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
+            Condition=env_tagged(env),
+        ),
+        _stmt("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
+        _stmt(
+            "ManageServiceAlarms",
+            "Allow",
+            [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
+            [scope.arn("cloudwatch", f"alarm:*-{env}-*")],
+        ),
+        _stmt("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+        slr,
+        _deny_state_outside(scope, own),
+        _deny_layers_state(scope, ["infra", "pipelines"]),
+        _stmt(
+            "DenyNetworkAndLaneResources",
+            "Deny",
+            [*VPC_WRITE_ACTIONS, *RULE_WRITE_ACTIONS, *ECS_LANE_WRITE_ACTIONS, *ECS_CLUSTER_WRITE_ACTIONS],
+            ["*"],
+        ),
+        _deny_foreign_tagged(
+            "boot",
+            [
+                *TARGET_GROUP_WRITE_ACTIONS,
+                *ALARM_WRITE_ACTIONS,
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+            ],
+        ),
+        *_deny_other_envs(env, ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*"]),
+        # The access logs are evidence: the role that manages the buckets may
+        # never read, rewrite or delete a log object, whatever bucket policy
+        # it writes.
+        _stmt(
+            "DenyAccessLogObjects",
+            "Deny",
+            ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            [scope.s3(naming.alb_access_log_bucket_glob(env), "*")],
+        ),
+        _deny_iam(scope, [slr_resource]),
+    ]
+    if scope.services:
+        # One boot role serves every service of the env (the pipeline's
+        # SERVICE variable picks one at run time); resources of a service the
+        # env's params do not list are not its to change.
+        statements.append(
             _stmt(
-                "ManageSecurityGroups",
-                "Allow",
-                [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
-                [
-                    scope.arn("ec2", "security-group/*"),
-                    scope.arn("ec2", "security-group-rule/*"),
-                    scope.arn("ec2", "vpc/*"),
-                ],
-            ),
-            _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
-            _stmt(
-                "ManageServiceLogGroups",
-                "Allow",
-                [
-                    "logs:CreateLogGroup",
-                    "logs:DeleteLogGroup",
-                    "logs:DeleteRetentionPolicy",
-                    "logs:ListTagsForResource",
-                    "logs:PutRetentionPolicy",
-                    "logs:TagResource",
-                    "logs:UntagResource",
-                ],
-                [scope.arn("logs", f"log-group:/ecs/{env}/*")],
-            ),
-            _stmt("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
-            _stmt(
-                "ManageRepositories",
-                "Allow",
-                [
-                    "ecr:CreateRepository",
-                    "ecr:DeleteLifecyclePolicy",
-                    "ecr:DeleteRepository",
-                    "ecr:DescribeRepositories",
-                    "ecr:GetLifecyclePolicy",
-                    "ecr:ListTagsForResource",
-                    "ecr:PutImageScanningConfiguration",
-                    "ecr:PutImageTagMutability",
-                    "ecr:PutLifecyclePolicy",
-                    "ecr:TagResource",
-                    "ecr:UntagResource",
-                ],
-                [scope.arn("ecr", f"repository/{naming.ecr_repository_name('*', env)}")],
-            ),
-            _stmt(
-                "ManageDiscoveryServices",
-                "Allow",
-                [
-                    "servicediscovery:CreateService",
-                    "servicediscovery:DeleteService",
-                    "servicediscovery:GetNamespace",
-                    "servicediscovery:GetService",
-                    "servicediscovery:UpdateService",
-                ],
-                [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
-            ),
-            _stmt("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
-            _stmt(
-                "ManageServiceAlarms",
-                "Allow",
-                [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-                [scope.arn("cloudwatch", f"alarm:*-{env}-*")],
-            ),
-            _stmt("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
-            slr,
-            _deny_state_outside(scope, own),
-            _deny_layers_state(scope, ["infra", "pipelines"]),
-            _stmt(
-                "DenyNetworkAndLaneResources",
+                "DenyUndeclaredServicesResources",
                 "Deny",
-                [*VPC_WRITE_ACTIONS, *RULE_WRITE_ACTIONS, *ECS_LANE_WRITE_ACTIONS, *ECS_CLUSTER_WRITE_ACTIONS],
+                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*"],
                 ["*"],
-            ),
-            _deny_foreign_tagged(
-                "boot",
-                [
-                    *TARGET_GROUP_WRITE_ACTIONS,
-                    *ALARM_WRITE_ACTIONS,
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:RemoveTags",
-                ],
-            ),
-            _deny_iam(scope, [slr_resource]),
-        ]
-    )
+                Condition={
+                    "StringLike": {f"aws:ResourceTag/{naming.SERVICE_TAG}": "*"},
+                    "StringNotEquals": {f"aws:ResourceTag/{naming.SERVICE_TAG}": list(scope.services)},
+                },
+            )
+        )
+    if scope.production:
+        # The article's stack policy: a production listener and its
+        # certificates never change by a pipeline run. Creating them (a new
+        # service's first boot) stays allowed; changing them takes a person
+        # with a break-glass role, after `pulumi state unprotect`.
+        statements.append(
+            _stmt(
+                "DenyProductionListenerChanges",
+                "Deny",
+                PROD_LISTENER_ACTIONS,
+                [scope.arn("elasticloadbalancing", "listener/app/*/*/*")],
+            )
+        )
+    return document(statements)
 
 
 def lane_role_arns(scope: Scope, service: str) -> str:
@@ -660,12 +939,23 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
     alb = naming.alb_name(service, env)
     cluster = naming.cluster_name(env)
     lane_roles = lane_role_arns(scope, service)
+    boundary = scope.lane_boundary(service)
     tg_prefix = naming.lane_target_group_prefix(service, env)
+    # Services whose lane stacks the glob "{service}-{env}-*" also matches.
+    head = naming.lane_stack(service, env, "")
+    look_alikes = [
+        naming.lane_stack_glob(o, env)
+        for o in scope.services
+        if o != service and naming.lane_stack(o, env, "").startswith(head)
+    ]
+    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")
     return document(
         [
             _log_statement(scope, project),
-            _artifact_read(scope),
-            *_state_access(scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)]),
+            _artifact_read(scope, naming.app_pipeline_name(service, env)),
+            *_state_access(
+                scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)], exclude=look_alikes
+            ),
             _stmt(
                 "ManageLaneServices",
                 "Allow",
@@ -684,14 +974,18 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 "RegisterLaneTaskDefinitions",
                 "Allow",
                 ["ecs:ListTagsForResource", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
-                [scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")],
+                [family_glob],
             ),
+            # Only the service's own families. parliament's (older) IAM
+            # database lists no resource type for DeregisterTaskDefinition;
+            # the request names one revision ARN, which this pattern scopes.
+            _stmt("DeregisterLaneTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], [family_glob]),
             # No resource-level permissions exist for these (parliament's
-            # IAM database lists no resource type for them).
+            # IAM database lists no resource type for them); both only read.
             _stmt(
                 "TaskDefinitionLookups",
                 "Allow",
-                ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
+                ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
                 ["*"],
             ),
             _stmt(
@@ -730,7 +1024,6 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 "ManageLaneRoles",
                 "Allow",
                 [
-                    "iam:CreateRole",
                     "iam:DeleteRole",
                     "iam:DeleteRolePolicy",
                     "iam:GetRole",
@@ -738,19 +1031,37 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "iam:ListAttachedRolePolicies",
                     "iam:ListInstanceProfilesForRole",
                     "iam:ListRolePolicies",
-                    "iam:PutRolePolicy",
                     "iam:TagRole",
                     "iam:UntagRole",
-                    "iam:UpdateAssumeRolePolicy",
                     "iam:UpdateRole",
                 ],
                 [lane_roles],
+            ),
+            # AWS's delegated role creation: a lane role exists, and gets
+            # permissions, only under the service's permissions boundary
+            # (components/pipelines.py creates it), so whatever inline policy
+            # the role is given, it can never do more than the boundary says.
+            _stmt(
+                "CreateLaneRolesUnderBoundary",
+                "Allow",
+                BOUNDARY_GUARDED_ACTIONS,
+                [lane_roles],
+                Condition={"ArnEquals": {"iam:PermissionsBoundary": boundary}},
             ),
             # Managed policies: only the ECS execution policy may be attached.
             _stmt(
                 "AttachExecutionPolicyToLaneRoles",
                 "Allow",
-                ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                ["iam:AttachRolePolicy"],
+                [lane_roles],
+                Condition={
+                    "ArnEquals": {"iam:PolicyARN": [ECS_TASK_EXECUTION_POLICY], "iam:PermissionsBoundary": boundary}
+                },
+            ),
+            _stmt(
+                "DetachExecutionPolicyFromLaneRoles",
+                "Allow",
+                ["iam:DetachRolePolicy"],
                 [lane_roles],
                 Condition={"ArnEquals": {"iam:PolicyARN": [ECS_TASK_EXECUTION_POLICY]}},
             ),
@@ -814,8 +1125,53 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 ["*"],
                 Condition={"StringNotEquals": {"aws:ResourceTag/Service": service}},
             ),
+            # Resource "*": these hold for every role in the account, whatever
+            # a later Allow says. A role without this boundary is never made
+            # or given permissions; no boundary is ever removed; no trust
+            # policy is rewritten (a lane role's trust is fixed at creation).
+            _stmt(
+                "DenyRolesWithoutLaneBoundary",
+                "Deny",
+                [*BOUNDARY_GUARDED_ACTIONS, "iam:AttachRolePolicy"],
+                ["*"],
+                Condition={"ArnNotEquals": {"iam:PermissionsBoundary": boundary}},
+            ),
+            _stmt(
+                "DenyBoundaryRemovalAndTrustChanges",
+                "Deny",
+                ["iam:DeleteRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"],
+                ["*"],
+            ),
+            _stmt("DenyBoundaryPolicyChanges", "Deny", BOUNDARY_POLICY_WRITE_ACTIONS, [boundary]),
             _deny_iam(scope, [lane_roles]),
         ]
+    )
+
+
+def lane_boundary_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    service: str,
+    env: str,
+    secret_arns: Iterable[str],
+    kms_key_arn: str | None = None,
+) -> Document:
+    """The permissions boundary of ``service``'s lane roles in ``env``: the
+    most any lane role may ever do, whatever policy it is given. It is the
+    union of what an execution role needs (components/lane.py); a task role
+    starts with no permissions and can never exceed this either."""
+    # Every lane's log streams ("*" as the lane), else exactly the execution grant.
+    return lane_execution_policy(
+        partition=partition,
+        region=region,
+        account_id=account_id,
+        repository_name=naming.ecr_repository_name(service, env),
+        log_group_name=naming.log_group_name(service, env),
+        lane="*",
+        secret_arns=secret_arns,
+        kms_key_arn=kms_key_arn,
     )
 
 
@@ -826,10 +1182,10 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
         [
             _log_statement(scope, project),
             _stmt(
-                "ReadWritePipelineArtifacts",
+                "ReadWriteOwnPipelineArtifacts",
                 "Allow",
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                [scope.s3(scope.artifact_bucket, "*")],
+                [scope.artifacts(naming.app_pipeline_name(service, scope.env))],
             ),
             # GetAuthorizationToken has no resource type: it only proves identity;
             # the push rights are on the repository below.
@@ -857,6 +1213,39 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
                 [scope.s3(scope.state_bucket), scope.s3(scope.state_bucket, "*")],
             ),
             _deny_iam(scope, []),
+        ]
+    )
+
+
+def split_guard(doc: Policy) -> tuple[Policy, Policy]:
+    """(Allow statements, Deny statements) of a role document: the first is
+    the role's inline policy, the second its attached guard policy."""
+    stmts = doc["Statement"]
+    return (
+        document(s for s in stmts if s["Effect"] == "Allow"),
+        document(s for s in stmts if s["Effect"] == "Deny"),
+    )
+
+
+def alb_access_log_bucket_policy(bucket_arn: str, prefix: str, *, account: str, region: str) -> Policy:
+    """Bucket policy of an ALB access log bucket: Elastic Load Balancing may
+    write only this account's logs under ``prefix``, everyone else only over TLS."""
+    elb_account = regions.ELB_LOG_ACCOUNTS.get(region)
+    principal = (
+        {"AWS": f"arn:aws:iam::{elb_account}:root"}
+        if elb_account
+        else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    )
+    return document(
+        [
+            {
+                "Sid": "ElbLogDelivery",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{account}/*",
+            },
+            *artifact_bucket_policy(bucket_arn)["Statement"],
         ]
     )
 
@@ -941,6 +1330,7 @@ def lane_execution_policy(
     log_group_name: str,
     lane: str,
     secret_arns: Iterable[str],
+    kms_key_arn: str | None = None,
 ) -> Document:
     """What ECS needs to start one lane's tasks, and nothing more.
 
@@ -984,5 +1374,20 @@ def lane_execution_policy(
     for action in sorted(by_action):
         statements.append(
             {"Sid": sids[action], "Effect": "Allow", "Action": action, "Resource": sorted(by_action[action])}
+        )
+    if kms_key_arn and by_action:
+        # The secrets' customer-managed key: decrypt only, only that key, and
+        # only when Secrets Manager or SSM asks on the task's behalf.
+        via = {"secretsmanager:GetSecretValue": "secretsmanager", "ssm:GetParameters": "ssm"}
+        statements.append(
+            {
+                "Sid": "DecryptListedSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": sorted(f"{via[a]}.{region}.amazonaws.com" for a in by_action)}
+                },
+            }
         )
     return {"Version": VERSION, "Statement": statements}

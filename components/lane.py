@@ -67,11 +67,13 @@ def container_definitions(
     svc: ServiceParams,
     log_group_name: str,
     region: str,
+    production: bool = False,
 ) -> str:
     """The task definition's one container, as the JSON ECS expects.
 
     Secrets travel as ``valueFrom`` ARNs: ECS resolves them at start, the
-    values never appear in params, state or the task definition.
+    values never appear in params, state or the task definition. Hardening
+    (read-only root, non-root user) follows :func:`hardening`.
     """
     container: dict[str, Any] = {
         "name": naming.container_name(service),
@@ -92,7 +94,31 @@ def container_definitions(
     }
     if svc.bootstrap_image and image == svc.bootstrap_image:
         container["command"] = bootstrap_command(svc.container_port)
+    readonly, user = hardening(svc, production)
+    if readonly:
+        container["readonlyRootFilesystem"] = True
+        container["mountPoints"] = [
+            {"sourceVolume": naming.writable_volume_name(i), "containerPath": path, "readOnly": False}
+            for i, path in enumerate(svc.writable_paths)
+        ]
+    if user:
+        container["user"] = user
     return json.dumps([container], sort_keys=True)
+
+
+def hardening(svc: ServiceParams, production: bool) -> tuple[bool, str | None]:
+    """(read-only root filesystem, user to run as) for one service: each on
+    by default where the env is production, off elsewhere; params decide."""
+    readonly = production if svc.readonly_root_filesystem is None else svc.readonly_root_filesystem
+    non_root = production if svc.run_as_non_root is None else svc.run_as_non_root
+    return readonly, svc.user if non_root else None
+
+
+def task_volumes(svc: ServiceParams, production: bool) -> list[dict[str, str]]:
+    """One task volume (Fargate ephemeral storage) per writable path of a read-only container."""
+    if not hardening(svc, production)[0]:
+        return []
+    return [{"name": naming.writable_volume_name(i)} for i in range(len(svc.writable_paths))]
 
 
 @dataclass
@@ -104,6 +130,7 @@ class AppLaneArgs:
     region: str
     service_params: ServiceParams
     boot_params: BootParams
+    production: bool
     # Plain routing decisions, made before anything registers.
     rule_conditions: list[list[dict]]
     rule_priorities: list[int]
@@ -147,6 +174,9 @@ class AppLane(pulumi.ComponentResource):
         cluster_arn = pulumi.Output.from_input(args.cluster_arn)
         arn_fields = cluster_arn.apply(iam.arn_parts)  # partition, service, region, account, resource
         assume = arn_fields.apply(lambda f: json.dumps(iam.ecs_tasks_assume_role_policy(f[0], f[2], f[3])))
+        # The service's permissions boundary (pipelines layer): the app deploy
+        # role may create lane roles only with it, and it caps what they can do.
+        boundary = arn_fields.apply(lambda f: iam.lane_boundary_arn(f[0], f[3], service, env))
         exec_role = aws.iam.Role(
             "execution-role",
             name=naming.lane_role_name(service, env, lane, "exec"),
@@ -154,6 +184,7 @@ class AppLane(pulumi.ComponentResource):
             path=naming.lane_role_path(service, env),
             description=f"ECS starts {service} lane {lane} ({env}) tasks with this role",
             assume_role_policy=assume,
+            permissions_boundary=boundary,
             tags=tags,
             opts=child,
         )
@@ -168,6 +199,7 @@ class AppLane(pulumi.ComponentResource):
                     log_group_name=a[2],
                     lane=lane,
                     secret_arns=secret_arns,
+                    kms_key_arn=svc.secrets_kms_key_arn,
                 )
             )
         )
@@ -178,6 +210,7 @@ class AppLane(pulumi.ComponentResource):
             path=naming.lane_role_path(service, env),
             description=f"identity of {service} lane {lane} ({env}) application code",
             assume_role_policy=assume,
+            permissions_boundary=boundary,
             tags=tags,
             opts=child,
         )
@@ -185,7 +218,13 @@ class AppLane(pulumi.ComponentResource):
         # --- task definition
         containers = pulumi.Output.from_input(args.log_group_name).apply(
             lambda group: container_definitions(
-                service=service, lane=lane, image=args.image, svc=svc, log_group_name=group, region=args.region
+                service=service,
+                lane=lane,
+                image=args.image,
+                svc=svc,
+                log_group_name=group,
+                region=args.region,
+                production=args.production,
             )
         )
         task_def = aws.ecs.TaskDefinition(
@@ -199,6 +238,7 @@ class AppLane(pulumi.ComponentResource):
             execution_role_arn=exec_role.arn,
             task_role_arn=task_role.arn,
             container_definitions=containers,
+            volumes=task_volumes(svc, args.production) or None,
             tags=tags,
             opts=child,
         )
@@ -341,7 +381,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             f"registers only {', '.join(infra.cluster.capacity_providers)} (cluster.capacityProviders in "
             f"params/infra-{env}.json); add it there or pick one of those"
         )
-    conditions = routing.lane_rule_conditions(lane, svc.lane_carriers)
+    conditions = routing.lane_rule_conditions(lane, svc.lane_carriers, svc.lane_header_source_cidrs)
     if conditions:
         priorities = routing.allocate_priorities(service, lane, len(conditions), taken={}, pinned=config.priority)
     elif config.priority is not None:
@@ -365,6 +405,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             region=infra.region,
             service_params=svc,
             boot_params=boot,
+            production=infra.production,
             rule_conditions=conditions,
             rule_priorities=priorities,
             vpc_id=infra_ref.require_output("VpcId"),

@@ -49,6 +49,10 @@ LIMIT_CLUSTER_NAME = 255
 LIMIT_BUCKET_PREFIX = 37  # bucket names are 63; autonaming appends 26 chars
 LIMIT_STACK_NAME = 100
 LIMIT_SNS_TOPIC_NAME = 256
+LIMIT_IAM_POLICY_NAME = 128
+# CodePipeline keeps a run's artifacts under the first 20 characters of the
+# pipeline name (its S3 "folder" in the artifact bucket).
+LIMIT_ARTIFACT_FOLDER = 20
 
 HASH_LEN = 8
 
@@ -100,13 +104,23 @@ def stack_ref(stack: str, org: str = DEFAULT_ORG) -> str:
 # --- tags ------------------------------------------------------------------
 
 
+# Tag keys IAM conditions scope by (aws:ResourceTag/<key>, aws:RequestTag/<key>).
+ENV_TAG = "Env"
+LAYER_TAG = "Layer"
+SERVICE_TAG = "Service"
+LANE_TAG = "Lane"
+# Every tag key a multilane resource may carry ("Name" and "Tier" label the
+# infra network's resources); aws:TagKeys on create allows only these.
+TAG_KEYS = ("Env", "Layer", "ManagedBy", "Service", "Lane", "Name", "Tier")
+
+
 def tags(env: str, layer: str, service: str | None = None, lane: str | None = None) -> dict[str, str]:
     """The tag set every taggable resource carries (the policy pack checks it)."""
-    out = {"Env": env, "Layer": layer, "ManagedBy": MANAGED_BY}
+    out = {ENV_TAG: env, LAYER_TAG: layer, "ManagedBy": MANAGED_BY}
     if service:
-        out["Service"] = service
+        out[SERVICE_TAG] = service
     if lane:
-        out["Lane"] = lane
+        out[LANE_TAG] = lane
     return out
 
 
@@ -195,6 +209,11 @@ def container_name(service: str) -> str:
     return service
 
 
+def writable_volume_name(index: int) -> str:
+    """Task volume that backs the ``index``-th writable path of a read-only container."""
+    return f"writable-{index}"
+
+
 # --- pipelines -------------------------------------------------------------
 
 
@@ -216,6 +235,11 @@ def codebuild_project_name(env: str, purpose: str) -> str:
 
 def pipeline_role_name(env: str, layer: str, purpose: str) -> str:
     return fit(f"{PROJECT}-{env}-{layer}-{purpose}", LIMIT_IAM_ROLE_NAME)
+
+
+def pipeline_guard_policy_name(role_name: str) -> str:
+    """Managed policy holding a pipeline role's explicit Deny statements."""
+    return fit(f"{role_name}-guard", LIMIT_IAM_POLICY_NAME)
 
 
 def artifact_bucket_prefix(env: str) -> str:
@@ -245,6 +269,44 @@ def lane_role_path(service: str, env: str) -> str:
     roles under this path (``arn:aws:iam::<account>:role/multilane/<env>/<service>/*``).
     """
     return f"/{PROJECT}/{env}/{service}/"
+
+
+def lane_boundary_policy_name(service: str, env: str) -> str:
+    """The permissions boundary every lane role of ``service`` in ``env`` carries."""
+    return fit(f"{PROJECT}-{env}-{service}-lane-boundary", LIMIT_IAM_POLICY_NAME)
+
+
+def lane_boundary_policy_path(service: str, env: str) -> str:
+    """IAM path of the boundary policy: the lane roles' path, so one ARN
+    pattern names the service's lane identities and their ceiling."""
+    return lane_role_path(service, env)
+
+
+def artifact_folder(pipeline_name: str) -> str:
+    """The key prefix CodePipeline writes a pipeline's artifacts under
+    (``<first 20 characters of the pipeline name>/``); each pipeline's roles
+    may read and write only their own folder."""
+    return pipeline_name[:LIMIT_ARTIFACT_FOLDER]
+
+
+ALB_LOGS_MARK = "alb-logs"
+
+
+def alb_access_log_bucket_prefix(service: str, env: str) -> str:
+    """Bucket name prefix of one service's ALB access log bucket (boot layer);
+    autonaming appends a random suffix. Always starts with
+    ``{env}-alb-logs-`` (env is at most 16 characters), which is how the boot
+    deploy role's S3 grant finds its env's log buckets."""
+    return fit(f"{env}-{ALB_LOGS_MARK}-{service}", LIMIT_BUCKET_PREFIX - 1) + "-"
+
+
+def alb_access_log_bucket_glob(env: str) -> str:
+    return f"{env}-{ALB_LOGS_MARK}-*"
+
+
+def alb_access_log_prefix(service: str) -> str:
+    """Key prefix the ALB writes its access logs under in the log bucket."""
+    return service
 
 
 def lane_target_group_prefix(service: str, env: str) -> str:

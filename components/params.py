@@ -286,6 +286,9 @@ class BootParams(StrictModel):
     # ALB deletion protection; the policy pack requires it where infra params
     # say production: true.
     deletion_protection: bool = False
+    # ALB access logs into an encrypted, private bucket of the boot stack;
+    # null means on where infra-{env}.json says production: true.
+    access_logs: bool | None = None
     ecr_keep_images: int = Field(default=50, ge=1, le=1000)
 
     @field_validator("certificate_arn")
@@ -319,6 +322,7 @@ FARGATE_MEMORY: dict[int, list[int]] = {
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
 )
+_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _IMAGE = re.compile(
@@ -414,12 +418,29 @@ class ServiceParams(StrictModel):
     # Name -> ARN of an SSM parameter or Secrets Manager secret; values are
     # never written into params or the task definition.
     secrets: dict[str, str] = Field(default_factory=dict)
+    # The customer-managed KMS key the secrets are encrypted with, if any: the
+    # execution role may decrypt with it only through Secrets Manager / SSM.
+    secrets_kms_key_arn: str | None = None
     bootstrap_image: str | None = None
+    # Runtime hardening; null means "on where infra-{env}.json says
+    # production: true, off elsewhere". An image that must write somewhere
+    # lists the paths in writablePaths (each gets its own task volume) rather
+    # than turning the read-only root off.
+    readonly_root_filesystem: bool | None = None
+    run_as_non_root: bool | None = None
+    user: str = "1000:1000"
+    writable_paths: list[str] = Field(default_factory=list, max_length=10)
     app: AppSource
     alarms: AlarmThresholds = AlarmThresholds()
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
     # baggage (lane=X) optionally. Each carrier costs listener rules.
     lane_carriers: list[Literal["tracestate", "baggage"]] = Field(default_factory=lambda: ["tracestate"], min_length=1)
+    # Accept lane headers only from these sources (e.g. the office VPN or an
+    # authenticating proxy): each lane rule also needs a source-ip match, so
+    # anyone else reaches the default lane whatever header they send. Empty:
+    # any source may pick a lane (docs/security.md). At most 3 (ALB's limit
+    # of match evaluations per rule, with the header pattern).
+    lane_header_source_cidrs: list[str] = Field(default_factory=list, max_length=3)
 
     @field_validator("health_check_path")
     @classmethod
@@ -460,6 +481,46 @@ class ServiceParams(StrictModel):
                 raise ValueError(
                     f"secret {k} must be the ARN of an SSM parameter or Secrets Manager secret, not {arn[:12]!r}..."
                 )
+            if "*" in arn or "?" in arn:
+                raise ValueError(
+                    f"secret {k} is {arn!r}, a wildcard that would let every lane read every matching secret; "
+                    "name the one secret's full ARN"
+                )
+        return v
+
+    @field_validator("secrets_kms_key_arn")
+    @classmethod
+    def _secrets_key(cls, v: str | None) -> str | None:
+        if v is not None and not _KEY_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; IAM cannot scope by alias)"
+            )
+        return v
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not re.match(r"^[1-9][0-9]{0,9}(:[0-9]{1,10})?$", v):
+            raise ValueError(f"{v!r} is not a non-root numeric user such as 1000 or 1000:1000 (uid 0 is root)")
+        return v
+
+    @field_validator("writable_paths")
+    @classmethod
+    def _writable(cls, v: list[str]) -> list[str]:
+        for path in v:
+            if not re.match(r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", path) or "/../" in f"{path}/":
+                raise ValueError(f"{path!r} is not an absolute container path such as /tmp (and not / itself)")
+        if len(set(v)) != len(v):
+            raise ValueError("lists a path twice")
+        return v
+
+    @field_validator("lane_header_source_cidrs")
+    @classmethod
+    def _source_cidrs(cls, v: list[str]) -> list[str]:
+        for c in v:
+            _cidr(c)
+        if len(set(v)) != len(v):
+            raise ValueError("lists a CIDR twice")
         return v
 
     @field_validator("lane_carriers")

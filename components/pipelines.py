@@ -268,6 +268,7 @@ class PipelinesPlan:
     region: str
     params: PipelinesParams
     services: dict[str, ServiceParams]
+    production: bool = False
 
 
 def plan(env: str, params_dir: Path) -> PipelinesPlan:
@@ -288,7 +289,26 @@ def plan(env: str, params_dir: Path) -> PipelinesPlan:
                 'pipeline needs the app repository, e.g. "app": {"repository": "acme/' + service + '"}'
             )
         services[service] = svc
-    return PipelinesPlan(env=env, region=infra.region, params=pp, services=services)
+    check_artifact_folders(env, list(services))
+    return PipelinesPlan(env=env, region=infra.region, params=pp, services=services, production=infra.production)
+
+
+def check_artifact_folders(env: str, services: Sequence[str]) -> None:
+    """Each pipeline's roles may touch only its own artifact folder, which
+    CodePipeline names after the first 20 characters of the pipeline name:
+    two pipelines sharing them would share a folder."""
+    seen: dict[str, str] = {}
+    names = [naming.infra_pipeline_name(env), naming.boot_pipeline_name(env)]
+    names += [naming.app_pipeline_name(s, env) for s in services]
+    for name in names:
+        folder = naming.artifact_folder(name)
+        if folder in seen:
+            raise MultilaneError(
+                f"pipelines {seen[folder]} and {name} share the artifact folder {folder!r} (CodePipeline keeps only "
+                f"the first {naming.LIMIT_ARTIFACT_FOLDER} characters of a pipeline name); rename one service so "
+                "the first 20 characters of its pipeline name differ"
+            )
+        seen[folder] = name
 
 
 # --- components ------------------------------------------------------------------
@@ -373,11 +393,16 @@ class BuildProjectArgs:
     log_retention_days: int
     privileged: bool
     environment: Mapping[str, pulumi.Input[str]]
+    scope: pulumi.Input[iam.Scope]
     service: str | None = None
 
 
 class BuildProject(pulumi.ComponentResource):
-    """A CodeBuild project with its own role, policy and log group."""
+    """A CodeBuild project with its own role, policy and log group.
+
+    The role's Allow statements are its inline policy; its Deny statements
+    (the layer, env and boundary guards) are a managed policy attached to it,
+    so the inline policy stays within IAM's 10,240-character quota."""
 
     project_name: pulumi.Output[str]
     project_arn: pulumi.Output[str]
@@ -394,14 +419,37 @@ class BuildProject(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        scope = pulumi.Output.from_input(args.scope)
+        project_name = args.project_name
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            assume_role_policy=json.dumps(iam.trust("codebuild.amazonaws.com")),
+            # Only CodeBuild running this project of this account (confused deputy).
+            assume_role_policy=scope.apply(
+                lambda s: json.dumps(
+                    iam.trust(
+                        "codebuild.amazonaws.com",
+                        account=s.account,
+                        source_arns=[s.arn("codebuild", f"project/{project_name}")],
+                    )
+                )
+            ),
             tags=tags,
             opts=child,
         )
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=args.policy, opts=child)
+        parts = pulumi.Output.from_input(args.policy).apply(lambda raw: iam.split_guard(json.loads(raw)))
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=role.id, policy=parts.apply(lambda p: json.dumps(p[0])), opts=child
+        )
+        guard = aws.iam.Policy(
+            f"{name}-guard",
+            name=naming.pipeline_guard_policy_name(args.role_name),
+            description=f"explicit Deny statements of {args.role_name}",
+            policy=parts.apply(lambda p: json.dumps(p[1])),
+            tags=tags,
+            opts=child,
+        )
+        attached = aws.iam.RolePolicyAttachment(f"{name}-guard", role=role.name, policy_arn=guard.arn, opts=child)
         project = aws.codebuild.Project(
             f"{name}-project",
             name=args.project_name,
@@ -421,8 +469,8 @@ class BuildProject(pulumi.ComponentResource):
             },
             logs_config={"cloudwatch_logs": {"status": "ENABLED", "group_name": logs.name}},
             tags=tags,
-            # The role must hold its policy before the first build runs.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            # The role must hold its policies before the first build runs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, attached]),
         )
         self.project_name = project.name
         self.project_arn = project.arn
@@ -520,6 +568,7 @@ class LayerPipeline(pulumi.ComponentResource):
                 log_retention_days=pp.build_log_retention_days,
                 privileged=False,
                 environment=args.deploy.variables(env),
+                scope=args.scope,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -602,6 +651,7 @@ class DualSourcePipeline(pulumi.ComponentResource):
                     "ECR_REPO_URI": args.repository_url,
                     "PARAMS_FILE": PARAMS_FILE,
                 },
+                scope=scope,
             ),
             opts=child,
         )
@@ -618,6 +668,7 @@ class DualSourcePipeline(pulumi.ComponentResource):
                 log_retention_days=pp.build_log_retention_days,
                 privileged=False,
                 environment={**args.deploy.variables(env), "SERVICE_NAME": service},
+                scope=scope,
             ),
             opts=child,
         )
@@ -678,16 +729,48 @@ class DeliveryPipelines(pulumi.ComponentResource):
                 artifact_bucket=bucket,
                 connection_arn=pp.connection_arn,
                 state_kms_key_arn=pp.state_kms_key_arn,
+                production=p.production,
+                services=tuple(p.services),
             )
 
         scope = store.bucket_name.apply(scope_of)
+        template = scope_of("")  # what the trust policy needs does not depend on the bucket
         role = aws.iam.Role(
             "codepipeline",
             name=naming.pipeline_role_name(env, LAYER, "codepipeline"),
-            assume_role_policy=json.dumps(iam.trust("codepipeline.amazonaws.com")),
+            # Only CodePipeline running this env's pipelines (confused deputy).
+            assume_role_policy=json.dumps(
+                iam.trust(
+                    "codepipeline.amazonaws.com",
+                    account=args.account,
+                    source_arns=[template.arn("codepipeline", n) for n in template.pipeline_names()],
+                )
+            ),
             tags=naming.tags(env, LAYER),
             opts=child,
         )
+        # The ceiling of every lane role of each service (components/lane.py
+        # sets it; the app deploy role may create lane roles only under it).
+        for service, svc in p.services.items():
+            aws.iam.Policy(
+                f"{service}-lane-boundary",
+                name=naming.lane_boundary_policy_name(service, env),
+                path=naming.lane_boundary_policy_path(service, env),
+                description=f"permissions boundary of the {service} lane roles in {env}",
+                policy=json.dumps(
+                    iam.lane_boundary_policy(
+                        partition=template.partition,
+                        region=p.region,
+                        account_id=args.account,
+                        service=service,
+                        env=env,
+                        secret_arns=list(svc.secrets.values()),
+                        kms_key_arn=svc.secrets_kms_key_arn,
+                    )
+                ),
+                tags=naming.tags(env, LAYER, service),
+                opts=child,
+            )
         projects = project_names(env, list(p.services))
         role_policy = aws.iam.RolePolicy(
             "codepipeline",

@@ -28,6 +28,29 @@ AZ_LETTERS: dict[str, str] = {
     "ap-southeast-2": "abc",
 }
 
+# The Elastic Load Balancing account that delivers ALB access logs in the
+# regions that predate August 2022 (AWS's "Enable access logs" guide); newer
+# regions deliver as the service principal logdelivery.elasticloadbalancing.
+ELB_LOG_ACCOUNTS: dict[str, str] = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "ca-central-1": "985666609251",
+    "sa-east-1": "507241528517",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-central-1": "054676820928",
+    "eu-north-1": "897822967062",
+    "ap-south-1": "718504428378",
+    "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+}
+
 # us-west-1 has three zone names but any one account can use only two.
 MAX_USABLE_AZS: dict[str, int] = {"us-west-1": 2}
 

@@ -194,12 +194,14 @@ def canonical_carriers(carriers: Sequence[str]) -> list[str]:
     return [c for c in CARRIERS if c in carriers]
 
 
-def lane_rule_conditions(lane: str, carriers: Sequence[str]) -> list[list[dict]]:
+def lane_rule_conditions(lane: str, carriers: Sequence[str], source_cidrs: Sequence[str] = ()) -> list[list[dict]]:
     """The ``conditions`` of every listener rule ``lane`` needs, in rule order.
 
     One rule per carrier (conditions within a rule are ANDed, so two carriers
     cannot share a rule). Each entry is a list with one http-header condition
-    in the pulumi-aws Python input shape. The default lane needs no rule.
+    in the pulumi-aws Python input shape, plus a source-ip condition when the
+    service accepts lane headers only from ``source_cidrs``. The default lane
+    needs no rule.
     """
     check_lane(lane)
     ordered = canonical_carriers(carriers)
@@ -210,7 +212,10 @@ def lane_rule_conditions(lane: str, carriers: Sequence[str]) -> list[list[dict]]
         pattern = _PATTERNS[carrier](lane)
         if len(pattern) > ALB_MAX_VALUE_LEN:  # cannot happen for lanes <= MAX_LANE_LEN; guards edits
             raise MultilaneError(f"lane {lane!r} makes a {carrier} pattern longer than {ALB_MAX_VALUE_LEN} characters")
-        rules.append([{"http_header": {"http_header_name": carrier, "regex_values": [pattern]}}])
+        conditions: list[dict] = [{"http_header": {"http_header_name": carrier, "regex_values": [pattern]}}]
+        if source_cidrs:
+            conditions.append({"source_ip": {"values": list(source_cidrs)}})
+        rules.append(conditions)
     return rules
 
 

@@ -36,8 +36,9 @@ def bucket(req: Request) -> Emulated:
     )
 
 
-def _bucket_setting(put: str, get: str, delete: str | None, body: Any) -> Any:
-    """A resource that is one PUT of a bucket sub-configuration."""
+def _bucket_setting(put: str, get: str, delete: str | None, body: Any, undo: Any = None) -> Any:
+    """A resource that is one PUT of a bucket sub-configuration (``undo``:
+    what the provider does on delete when there is no DELETE call)."""
 
     def handler(req: Request) -> Emulated:
         name = req.inputs["bucket"]
@@ -45,6 +46,9 @@ def _bucket_setting(put: str, get: str, delete: str | None, body: Any) -> Any:
         req.call("s3", put, Bucket=name, **{param: value})
 
         def remove() -> None:
+            if delete is None and undo is not None:
+                req.call("s3", put, Bucket=name, **dict([undo]))
+                return
             if delete is None:
                 raise EmulationError(f"{req.type} cannot be deleted, only changed")
             req.call("s3", delete, Bucket=name)
@@ -135,6 +139,8 @@ emulates("aws:s3/bucketVersioning:BucketVersioning")(
                 Status=i["versioningConfiguration"]["status"], MFADelete=i["versioningConfiguration"].get("mfaDelete")
             ),
         ),
+        # the provider's delete suspends versioning (pulumi-aws BucketVersioning docs)
+        undo=("VersioningConfiguration", {"Status": "Suspended"}),
     )
 )
 

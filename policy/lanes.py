@@ -143,12 +143,12 @@ def semantic_problem(lane: str, conditions: Any) -> str | None:
     return None
 
 
-def check_rule(lane: str, carriers: Sequence[str], conditions: Any) -> str | None:
+def check_rule(lane: str, carriers: Sequence[str], conditions: Any, source_cidrs: Sequence[str] = ()) -> str | None:
     """Why a rule with ``conditions`` does not route exactly ``lane`` (or None)."""
     if lane == naming.DEFAULT_LANE:
         return "the default lane is the listener's default action and must not add a listener rule"
     actual = plain(conditions)
-    expected = [camel_conditions(c) for c in routing.lane_rule_conditions(lane, carriers)]
+    expected = [camel_conditions(c) for c in routing.lane_rule_conditions(lane, carriers, source_cidrs)]
     if actual in expected:
         # routing's own output; replayed anyway, so a regression in routing
         # that loosened the pattern is caught here too.
@@ -197,7 +197,8 @@ def policies(ctx: PackContext) -> list[Policy]:
         svc = ctx.service(target.service, target.env)
         carriers = svc.lane_carriers if svc else [routing.TRACESTATE]
         try:
-            problem = check_rule(target.lane, carriers, args.props.get("conditions"))
+            sources = svc.lane_header_source_cidrs if svc else []
+            problem = check_rule(target.lane, carriers, args.props.get("conditions"), sources)
         except MultilaneError as err:
             problem = f"cannot be checked: {err}"
         if problem:

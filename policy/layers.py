@@ -86,6 +86,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "boot": frozenset(
         _SG_RULES
+        | _S3  # the ALB access log bucket
         | {
             LOAD_BALANCER,
             LISTENER,

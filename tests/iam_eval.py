@@ -7,14 +7,19 @@ It implements the parts of AWS's evaluation logic our policies use:
 - Resource / NotResource with ``*`` and ``?`` wildcards (``*`` crosses ``/``
   and ``:``, as in IAM), case-sensitive.
 - Condition operators StringEquals, StringNotEquals, StringLike,
-  StringNotLike, ArnEquals, ArnLike, Bool and the ForAnyValue: set prefix on
-  the string operators, with AWS's rules: values of one key are ORed, keys and
-  operators are ANDed, a missing key makes a positive operator false and a
-  negated one true. Condition keys match case-insensitively.
+  StringNotLike, ArnEquals, ArnNotEquals, ArnLike, Bool and the ForAnyValue: and
+  ForAllValues: set prefixes on the string operators, with AWS's rules:
+  values of one key are ORed, keys and operators are ANDed, a missing key
+  makes a positive operator false and a negated one true (and ForAllValues
+  true: every one of no values matches). Condition keys match
+  case-insensitively.
+- Permissions boundaries (:func:`evaluate_bounded`): an action is allowed
+  only when both the identity policies and the boundary allow it, and an
+  explicit Deny in either wins.
 
 Not modelled (and not used by multilane's documents): policy variables,
-IfExists suffixes, numeric/date/IP operators, ForAllValues, resource-based
-and session policies, permission boundaries and SCPs. An operator the
+IfExists suffixes, numeric/date/IP operators, resource-based and session
+policies and SCPs. An operator the
 evaluator does not know raises instead of being ignored, so a test can never
 pass because a condition was silently skipped.
 """
@@ -65,6 +70,7 @@ def _string_op(op: str) -> tuple[bool, bool, bool]:
         "StringLike": (False, True, True),
         "StringNotLike": (True, True, True),
         "ArnEquals": (False, False, True),
+        "ArnNotEquals": (True, False, True),
         "ArnLike": (False, True, True),
         "Bool": (False, False, False),
     }
@@ -84,17 +90,22 @@ def _value_matches(actual: str, wanted: list[str], wildcard: bool, case_sensitiv
 def condition_holds(condition: Mapping[str, Mapping[str, Any]], request: Request) -> bool:
     for raw_op, block in condition.items():
         prefix, _, op = raw_op.rpartition(":")
-        if prefix not in ("", "ForAnyValue"):
+        if prefix not in ("", "ForAnyValue", "ForAllValues"):
             raise NotImplementedError(f"condition set operator {prefix!r} is not modelled")
         negated, wildcard, case_sensitive = _string_op(op)
+        if prefix == "ForAllValues" and negated:
+            raise NotImplementedError(f"{raw_op} is not modelled")
         for key, expected in block.items():
             present = request.value(key)
             if present is None:
-                if not negated:
+                if not negated and prefix != "ForAllValues":
                     return False
                 continue
             wanted = [str(e).lower() if isinstance(e, bool) else str(e) for e in _list(expected)]
-
+            if prefix == "ForAllValues":
+                if not all(_value_matches(a, wanted, wildcard, case_sensitive) for a in present):
+                    return False
+                continue
             hit = any(_value_matches(a, wanted, wildcard, case_sensitive) for a in present)
             if hit == negated:
                 return False
@@ -131,6 +142,22 @@ def evaluate(
             if stmt["Effect"] == "Allow":
                 allowed = True
     return ALLOW if allowed else IMPLICIT_DENY
+
+
+def evaluate_bounded(
+    policies: Iterable[Mapping[str, Any]],
+    boundary: Mapping[str, Any],
+    action: str,
+    resource: str,
+    context: Mapping[str, Any] | None = None,
+) -> str:
+    """A role's effective decision under a permissions boundary: the
+    intersection of what its policies and the boundary allow."""
+    own = evaluate(policies, action, resource, context)
+    limit = evaluate([boundary], action, resource, context)
+    if EXPLICIT_DENY in (own, limit):
+        return EXPLICIT_DENY
+    return ALLOW if own == limit == ALLOW else IMPLICIT_DENY
 
 
 def matching_sids(

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from automation.offline import Recording, Registration, run_stack
-from components import boot, naming, params
+from components import boot, iam, naming, params
 from components.errors import MultilaneError
 from tests.conftest import edit_json
+from tests.iam_eval import ALLOW, EXPLICIT_DENY, evaluate, matching_sids
 
 STACK = "boot-user-api-dev"
 CERT = "arn:aws:acm:ap-southeast-2:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
@@ -233,3 +234,101 @@ def test_lifecycle_policy_is_pure_and_keeps_n():
     policy = json.loads(boot.ecr_lifecycle_policy(7))
     assert [r["rulePriority"] for r in policy["rules"]] == [1, 2]
     assert policy["rules"][1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 7}
+
+
+# --- issue 12: ALB access logs, and the boot role can deploy exactly this -------------------------
+
+
+def test_production_albs_log_to_a_private_encrypted_bucket_elb_may_write_to():
+    prod = run_stack("boot-user-api-prod")
+    alb = prod.one("aws:lb/loadBalancer:LoadBalancer").inputs
+    bucket = prod.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucketPrefix"] == naming.alb_access_log_bucket_prefix("user-api", "prod")
+    assert alb["accessLogs"] == {"bucket": bucket.state["bucket"], "prefix": "user-api", "enabled": True}
+    assert alb["dropInvalidHeaderFields"] is True
+    sse = prod.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs
+    # ALB log delivery supports SSE-S3 only.
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    policy = json.loads(prod.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    arn = bucket.state["arn"]
+    elb = policy["Statement"][0]
+    assert elb["Principal"] == {"AWS": "arn:aws:iam::783225319266:root"}  # ap-southeast-2's ELB account
+    assert elb["Action"] == "s3:PutObject" and elb["Resource"] == f"{arn}/user-api/AWSLogs/123456789012/*"
+    assert evaluate([policy], "s3:GetObject", f"{arn}/x", {"aws:SecureTransport": False}) == EXPLICIT_DENY
+
+
+def test_non_production_albs_log_only_when_params_say_so(rec, params_dir: Path):
+    assert "accessLogs" not in rec.one("aws:lb/loadBalancer:LoadBalancer").inputs
+    assert not rec.of_type("aws:s3/bucket:Bucket")
+    edit_json(params.boot_path("dev", params_dir), lambda d: d.update(accessLogs=True))
+    on = run_stack(STACK, params_dir=params_dir)
+    assert on.one("aws:lb/loadBalancer:LoadBalancer").inputs["accessLogs"]["enabled"] is True
+
+
+@pytest.mark.parametrize("stack", ["boot-user-api-dev", "boot-user-api-prod"])
+def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stack):
+    env = stack.rsplit("-", 1)[1]
+    rec = run_stack(stack)
+    scope = iam.Scope(
+        account="123456789012",
+        region="ap-southeast-2",
+        env=env,
+        state_bucket=f"acme-multilane-state-{env}",
+        artifact_bucket="artifacts",
+        connection_arn="arn:aws:codeconnections:ap-southeast-2:123456789012:connection/x",
+        production=env == "prod",
+        services=tuple(params.services(env)),
+    )
+    mine = iam.boot_deploy_policy(scope, "p")
+    other = iam.boot_deploy_policy(iam.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p")
+
+    def a(service: str, resource: str) -> str:
+        return f"arn:aws:{service}:ap-southeast-2:123456789012:{resource}"
+
+    requests = []
+    for r in rec.resources:
+        tags = r.inputs.get("tags") or {}
+        create = {**{f"aws:RequestTag/{k}": v for k, v in tags.items()}, "aws:TagKeys": sorted(tags)}
+        existing = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+        if r.type == "aws:lb/loadBalancer:LoadBalancer":
+            arn_ = a("elasticloadbalancing", f"loadbalancer/app/{r.inputs['name']}/50dc")
+            requests += [
+                ("elasticloadbalancing:CreateLoadBalancer", arn_, create),
+                (
+                    "elasticloadbalancing:AddTags",
+                    arn_,
+                    {**create, "elasticloadbalancing:CreateAction": "CreateLoadBalancer"},
+                ),
+                ("elasticloadbalancing:ModifyLoadBalancerAttributes", arn_, existing),
+            ]
+        elif r.type == "aws:lb/targetGroup:TargetGroup":
+            arn_ = a("elasticloadbalancing", f"targetgroup/{r.inputs['name']}/abc")
+            requests += [
+                ("elasticloadbalancing:CreateTargetGroup", arn_, create),
+                ("elasticloadbalancing:ModifyTargetGroupAttributes", arn_, existing),
+            ]
+        elif r.type == "aws:ec2/securityGroup:SecurityGroup":
+            requests += [
+                ("ec2:CreateSecurityGroup", a("ec2", "security-group/*"), create),
+                ("ec2:CreateSecurityGroup", a("ec2", "vpc/vpc-0a1b2c3d"), {"aws:ResourceTag/Env": env}),
+                ("ec2:CreateTags", a("ec2", "security-group/*"), {**create, "ec2:CreateAction": "CreateSecurityGroup"}),
+                ("ec2:AuthorizeSecurityGroupIngress", a("ec2", "security-group/sg-0a1b2c3d"), existing),
+            ]
+        elif r.type in (INGRESS, EGRESS):
+            kind = "Ingress" if r.type == INGRESS else "Egress"
+            action = f"ec2:AuthorizeSecurityGroup{kind}"
+            rule = a("ec2", "security-group-rule/*")
+            requests += [
+                (action, a("ec2", "security-group/sg-0a1b2c3d"), existing),
+                (action, rule, create),
+                ("ec2:CreateTags", rule, {**create, "ec2:CreateAction": action.split(":")[1]}),
+            ]
+        elif r.type == "aws:s3/bucket:Bucket":
+            requests.append(("s3:CreateBucket", f"arn:aws:s3:::{r.inputs['bucketPrefix']}20240101abcdef", {}))
+    assert {q[0] for q in requests} >= {"elasticloadbalancing:CreateLoadBalancer", "ec2:CreateSecurityGroup"}
+    for action, resource, context in requests:
+        assert evaluate([mine], action, resource, context) == ALLOW, (
+            f"{action} {resource}: {matching_sids([mine], action, resource, context)}"
+        )
+        # ... and the other env's boot role can change none of it.
+        assert evaluate([other], action, resource, context) != ALLOW, f"{action} {resource}"

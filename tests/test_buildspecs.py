@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -112,7 +113,8 @@ def test_the_deploy_buildspec_has_the_structure_codebuild_requires():
     spec = load(pipelines.DEPLOY_BUILDSPEC)
     check_structure(spec)
     install = "\n".join(spec["phases"]["install"]["commands"])
-    assert 'sh -s -- --version "$PULUMI_VERSION"' in install  # the pinned CLI from params
+    # the pinned CLI from params, verified against ci/pulumi-cli.sha256 (issue 12)
+    assert 'bash ci/install-pulumi.sh "$PULUMI_VERSION"' in install
     assert "pip install" in install and "-r requirements.txt" in install
     assert "python -m automation" in "\n".join(spec["phases"]["build"]["commands"])
 
@@ -243,3 +245,100 @@ def test_the_pulumi_version_check_rejects_an_unpinned_cli(tmp_path):
         ["bash", "-c", check], env={**env, "PULUMI_VERSION": "3.999.0"}, capture_output=True, text=True
     )
     assert good.returncode == 0, good.stderr
+
+
+# --- issue 12: supply chain -------------------------------------------------------------------
+
+INSTALL = ROOT / "ci" / "install-pulumi.sh"
+
+
+def test_no_buildspec_or_workflow_pipes_a_download_into_a_shell():
+    piped = re.compile(r"(curl|wget)[^\n|]*\|\s*(sudo\s+)?(ba|z)?sh\b")
+    for path in [*ROOT.glob("ci/*"), *ROOT.glob(".github/workflows/*"), ROOT / "Makefile"]:
+        assert not piped.search(path.read_text()), path
+    install = load(pipelines.DEPLOY_BUILDSPEC)["phases"]["install"]["commands"]
+    assert 'bash ci/install-pulumi.sh "$PULUMI_VERSION"' in install
+
+
+def test_the_install_script_verifies_before_it_extracts():
+    text = INSTALL.read_text()
+    assert text.index("sha256sum -c") < text.index("tar -xzf")
+    assert not re.search(r"\|\s*(ba)?sh\b", text)
+
+
+def test_the_checksum_file_lists_the_pinned_cli_for_both_architectures():
+    from components import params
+
+    sums = (ROOT / "ci" / "pulumi-cli.sha256").read_text()
+    lines = [line.split() for line in sums.splitlines() if line and not line.startswith("#")]
+    assert all(len(parts) == 2 and len(parts[0]) == 64 for parts in lines)
+    files = {parts[1] for parts in lines}
+    for env in params.envs():
+        version = params.load_pipelines(env).pulumi_version
+        assert {f"pulumi-v{version}-linux-x64.tar.gz", f"pulumi-v{version}-linux-arm64.tar.gz"} <= files
+
+
+def _fake_release(tmp_path: Path, version: str) -> tuple[Path, str]:
+    """A release archive, a fake curl that 'downloads' it and its real sum."""
+    import hashlib
+    import tarfile
+
+    tree = tmp_path / "tree" / "pulumi"
+    tree.mkdir(parents=True)
+    (tree / "pulumi").write_text(f"#!/bin/sh\necho v{version}\n")
+    (tree / "pulumi").chmod(0o755)
+    arch = "arm64" if os.uname().machine in ("aarch64", "arm64") else "x64"
+    archive = tmp_path / f"pulumi-v{version}-linux-{arch}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tree, arcname="pulumi")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    # curl ... -o <file> <url>: copy the archive, log the URL.
+    curl.write_text(
+        "#!/bin/bash\nwhile [ $# -gt 0 ]; do case $1 in -o) out=$2; shift;; http*) url=$1;; esac; shift; done\n"
+        f'echo "$url" >> {tmp_path}/curl.log\ncp {archive} "$out"\n'
+    )
+    curl.chmod(0o755)
+    return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def _install(tmp_path: Path, version: str, sums_text: str) -> subprocess.CompletedProcess[str]:
+    sums = tmp_path / "sums"
+    sums.write_text(sums_text)
+    env = {
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path / "home"),
+        "PULUMI_CLI_SUMS": str(sums),
+    }
+    return subprocess.run(["bash", str(INSTALL), version], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_verified_archive_is_installed(tmp_path):
+    archive, digest = _fake_release(tmp_path, "3.274.1")
+    result = _install(tmp_path, "3.274.1", f"{digest}  {archive.name}\n")
+    assert result.returncode == 0, result.stderr
+    installed = tmp_path / "home" / ".pulumi" / "bin" / "pulumi"
+    assert subprocess.run([str(installed)], capture_output=True, text=True).stdout == "v3.274.1\n"
+    assert (tmp_path / "curl.log").read_text() == (
+        f"https://github.com/pulumi/pulumi/releases/download/v3.274.1/{archive.name}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sums", "says"),
+    [
+        ("{wrong}  {name}\n", "does not match its sum in ci/pulumi-cli.sha256"),
+        ("{zero}  {name}\n", "is a placeholder; fill it from the release's pulumi-3.274.1-checksums.txt"),
+        ("", "has no sum for"),
+    ],
+    ids=["mismatch", "placeholder", "missing"],
+)
+def test_an_unverified_archive_is_never_extracted(tmp_path, sums, says):
+    archive, _ = _fake_release(tmp_path, "3.274.1")
+    text = sums.format(wrong="ab" * 32, zero="0" * 64, name=archive.name)
+    result = _install(tmp_path, "3.274.1", text)
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("install-pulumi: error: ") and says in line
+    assert not (tmp_path / "home" / ".pulumi").exists()

@@ -138,3 +138,53 @@ def test_wrap_mode_exports_existing_ids_and_creates_no_network(params_dir: Path)
     assert rec.outputs["PrivateSubnetIds"] == wrap["privateSubnetIds"]
     assert rec.one(NAMESPACE).inputs["vpc"] == "vpc-0abc1234def567890"
     assert set(rec.outputs) == OUTPUT_KEYS
+
+
+# --- issue 12: the infra role is scoped to its env by tags ------------------------------------
+
+CREATES = {
+    VPC: ("ec2:CreateVpc", "vpc/*"),
+    SUBNET: ("ec2:CreateSubnet", "subnet/*"),
+    RT: ("ec2:CreateRouteTable", "route-table/*"),
+    IGW: ("ec2:CreateInternetGateway", "internet-gateway/*"),
+    NAT: ("ec2:CreateNatGateway", "natgateway/*"),
+    EIP: ("ec2:AllocateAddress", "elastic-ip/*"),
+    NAMESPACE: ("servicediscovery:CreatePrivateDnsNamespace", "*"),
+}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_infra_role_may_create_and_delete_what_infra_registers_in_its_env_only(env):
+    from components import iam
+    from tests.iam_eval import ALLOW, evaluate, matching_sids
+
+    rec = run_stack(f"infra-{env}")
+    scope = iam.Scope(
+        account="123456789012",
+        region="ap-southeast-2",
+        env=env,
+        state_bucket=f"acme-multilane-state-{env}",
+        artifact_bucket="artifacts",
+        connection_arn="arn:aws:codeconnections:ap-southeast-2:123456789012:connection/x",
+    )
+    mine = iam.infra_deploy_policy(scope, "p")
+    other = iam.infra_deploy_policy(iam.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p")
+    requests = []
+    for r in rec.resources:
+        if r.type not in CREATES:
+            continue
+        action, resource = CREATES[r.type]
+        tags = r.inputs["tags"]
+        arn = resource if resource == "*" else f"arn:aws:ec2:ap-southeast-2:123456789012:{resource}"
+        create = {**{f"aws:RequestTag/{k}": v for k, v in tags.items()}, "aws:TagKeys": sorted(tags)}
+        requests.append((action, arn, create))
+        if r.type != NAMESPACE:
+            existing = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+            requests.append(("ec2:CreateTags", arn, {**create, "ec2:CreateAction": action.split(":")[1]}))
+            requests.append(("ec2:DeleteVpc" if r.type == VPC else "ec2:ModifySubnetAttribute", arn, existing))
+    assert len({q[0] for q in requests}) >= 8
+    for action, resource, context in requests:
+        assert evaluate([mine], action, resource, context) == ALLOW, (
+            f"{action} {resource}: {matching_sids([mine], action, resource, context)}"
+        )
+        assert evaluate([other], action, resource, context) != ALLOW, f"{action} {resource}"

@@ -11,7 +11,7 @@ import pytest
 
 from automation import offline
 from automation.offline import Recording, run_stack
-from components import alarms, naming, params, routing
+from components import alarms, iam, naming, params, routing
 from components.errors import MultilaneError
 from tests.conftest import edit_json
 
@@ -437,3 +437,127 @@ def test_lane_roles_live_under_the_path_the_app_pipeline_may_manage(any_lane):
     roles = any_lane.of_type("aws:iam/role:Role")
     assert len(roles) == 2
     assert {r.inputs["path"] for r in roles} == {naming.lane_role_path("user-api", "dev")}
+
+
+def test_lane_roles_carry_the_services_permissions_boundary(any_lane):
+    # issue 12: the app deploy role may create lane roles only under it.
+    expected = iam.lane_boundary_arn("aws", "123456789012", "user-api", "dev")
+    roles = any_lane.of_type("aws:iam/role:Role")
+    assert [r.inputs["permissionsBoundary"] for r in roles] == [expected, expected]
+
+
+def test_a_secrets_kms_key_is_decryptable_only_through_secrets_manager(params_dir: Path):
+    key = "arn:aws:kms:ap-southeast-2:123456789012:key/9f8e7d6c-1234-4e5f-9a0b-1c2d3e4f5a6b"
+    edit_json(params.service_path("user-api", "dev", params_dir), lambda d: d.update(secretsKmsKeyArn=key))
+    rec = run_stack("user-api-dev-gray", params_dir=params_dir)
+    policy = json.loads(rec.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    [stmt] = [s for s in policy["Statement"] if s["Sid"] == "DecryptListedSecrets"]
+    assert stmt["Action"] == "kms:Decrypt" and stmt["Resource"] == key
+    assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": ["secretsmanager.ap-southeast-2.amazonaws.com"]}}
+
+
+# --- issue 12: runtime hardening ---------------------------------------------------------------
+
+PROD_IMAGE = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/prod/user-api:sha-abc123"
+
+
+def _task(rec: Recording) -> tuple[dict, dict]:
+    task = rec.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    [container] = json.loads(task["containerDefinitions"])
+    return task, container
+
+
+def test_production_lanes_run_read_only_and_non_root_with_their_writable_paths():
+    rec = run_stack("user-api-prod-gray", config={"imageUri": PROD_IMAGE})
+    task, container = _task(rec)
+    assert container["readonlyRootFilesystem"] is True
+    assert container["user"] == "1000:1000"
+    assert container["mountPoints"] == [
+        {"sourceVolume": naming.writable_volume_name(0), "containerPath": "/tmp", "readOnly": False}
+    ]
+    assert task["volumes"] == [{"name": naming.writable_volume_name(0)}]
+
+
+def test_non_production_lanes_keep_the_image_defaults_unless_params_opt_in(gray, params_dir: Path):
+    _, container = _task(gray)
+    assert "readonlyRootFilesystem" not in container and "user" not in container
+    edit_json(
+        params.service_path("user-api", "dev", params_dir),
+        lambda d: d.update(readonlyRootFilesystem=True, runAsNonRoot=True, user="10001", writablePaths=["/var/cache"]),
+    )
+    _, container = _task(run_stack("user-api-dev-gray", params_dir=params_dir))
+    assert container["readonlyRootFilesystem"] is True and container["user"] == "10001"
+    assert container["mountPoints"][0]["containerPath"] == "/var/cache"
+
+
+def test_a_production_service_may_opt_out_explicitly(params_dir: Path):
+    edit_json(
+        params.service_path("user-api", "prod", params_dir),
+        lambda d: d.update(readonlyRootFilesystem=False, runAsNonRoot=False),
+    )
+    task, container = _task(run_stack("user-api-prod-gray", params_dir=params_dir, config={"imageUri": PROD_IMAGE}))
+    assert "readonlyRootFilesystem" not in container and "user" not in container
+    assert not task.get("volumes")
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"user": "0"}, "is not a non-root numeric user"),
+        ({"user": "root"}, "is not a non-root numeric user"),
+        ({"writablePaths": ["tmp"]}, "is not an absolute container path"),
+        ({"writablePaths": ["/"]}, "is not an absolute container path"),
+        ({"writablePaths": ["/tmp", "/tmp"]}, "lists a path twice"),
+    ],
+)
+def test_bad_hardening_params_are_one_sentence(params_dir: Path, change, says):
+    edit_json(params.service_path("user-api", "dev", params_dir), lambda d: d.update(change))
+    with pytest.raises(MultilaneError) as err:
+        params.load_service("user-api", "dev", params_dir)
+    assert str(err.value).startswith("params/user-api-dev.json: field ") and says in str(err.value)
+
+
+def test_lane_headers_can_be_accepted_only_from_allowed_sources(params_dir: Path):
+    # issue 12 / docs/security.md: without it anyone reaching an internet-facing
+    # ALB picks a lane by header; with it, only the listed sources do.
+    from components import alb_eval
+
+    edit_json(
+        params.service_path("user-api", "dev", params_dir),
+        lambda d: d.update(laneHeaderSourceCidrs=["10.8.0.0/16", "203.0.113.7/32"]),
+    )
+    rec = run_stack("user-api-dev-gray", params_dir=params_dir)
+    [rule] = rec.of_type(RULE)
+    assert {"sourceIp": {"values": ["10.8.0.0/16", "203.0.113.7/32"]}} in rule.inputs["conditions"]
+    rules = alb_eval.rules_from_registrations(rec)
+    gray_tg = rec.one(TG).state["arn"]
+    header = {"tracestate": "ctx=lane:gray"}
+    assert alb_eval.evaluate(rules, "default", header, source_ip="10.8.3.4") == gray_tg
+    assert alb_eval.evaluate(rules, "default", header, source_ip="203.0.113.7") == gray_tg
+    assert alb_eval.evaluate(rules, "default", header, source_ip="198.51.100.1") == "default"
+    # The policy pack accepts the rule the program built with the service's CIDRs.
+    from policy import lanes as lane_policy
+
+    svc = params.load_service("user-api", "dev", params_dir)
+    assert (
+        lane_policy.check_rule("gray", svc.lane_carriers, rule.inputs["conditions"], svc.lane_header_source_cidrs)
+        is None
+    )
+    assert lane_policy.check_rule("gray", svc.lane_carriers, rule.inputs["conditions"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "says"),
+    [
+        (["10.0.0.0/33"], "is not an IPv4 CIDR block"),
+        (["10.0.0.0/8", "10.0.0.0/8"], "lists a CIDR twice"),
+        (["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"], "field 'laneHeaderSourceCidrs'"),
+    ],
+)
+def test_bad_lane_header_sources_are_one_sentence(params_dir: Path, cidrs, says):
+    edit_json(params.service_path("user-api", "dev", params_dir), lambda d: d.update(laneHeaderSourceCidrs=cidrs))
+    with pytest.raises(MultilaneError) as err:
+        params.load_service("user-api", "dev", params_dir)
+    assert str(err.value).startswith("params/user-api-dev.json: field 'laneHeaderSourceCidrs'") and says in str(
+        err.value
+    )

@@ -121,6 +121,26 @@ SERVICE_CASES = [
     (lambda d: d.update(laneCarriers=["baggage"]), "must list 'tracestate' once"),
     (lambda d: d["desiredCount"].update(lane=-1), "field 'desiredCount.lane'"),
     (lambda d: d.update(enviroment={}), "unknown key 'enviroment'"),
+    # issue 12: a wildcard secret ARN would become Resource ...:secret:* on the execution role
+    (
+        lambda d: d["secrets"].update(DB_PASSWORD="arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*"),
+        "field 'secrets': secret DB_PASSWORD is 'arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*', "
+        "a wildcard that would let every lane read every matching secret; name the one secret's full ARN",
+    ),
+    (
+        lambda d: d["secrets"].update(DB_PASSWORD="arn:aws:ssm:ap-southeast-2:123456789012:parameter/dev/*"),
+        "a wildcard that would let every lane read every matching secret",
+    ),
+    (
+        lambda d: d["secrets"].update(
+            DB_PASSWORD="arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:db-??????"
+        ),
+        "a wildcard that would let every lane read every matching secret",
+    ),
+    (
+        lambda d: d.update(secretsKmsKeyArn="arn:aws:kms:ap-southeast-2:123456789012:alias/secrets"),
+        "is not a KMS key ARN",
+    ),
 ]
 
 
@@ -192,3 +212,19 @@ def test_cli_prints_one_sentence_and_exits_2(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: params/infra-dev.json: field 'network.vpcCidr': '10.10.0.0/33'")
+
+
+def test_a_wildcard_secret_fails_the_cli_with_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    broken = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(ROOT), str(broken)], check=True)
+    path = broken / "params" / "user-api-dev.json"
+    data = json.loads(path.read_text())
+    data["secrets"]["DB_PASSWORD"] = "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*"
+    path.write_text(json.dumps(data))
+    proc = subprocess.run(
+        [sys.executable, "-m", "automation", "plan", "user-api-dev-gray"], cwd=broken, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: params/user-api-dev.json: field 'secrets': secret DB_PASSWORD is ")
+    assert line.endswith("name the one secret's full ARN")

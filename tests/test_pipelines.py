@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from automation.offline import Recording, run_stack
-from components import naming, params, pipelines
+from components import iam, naming, params, pipelines
 from components.errors import MultilaneError
 from components.program import run as run_program
 from tests.conftest import edit_json
@@ -56,9 +56,18 @@ def project_env(proj: dict) -> dict[str, str]:
 
 
 def role_policy(rec: Recording, role_name: str) -> dict:
+    """The role's inline policy together with its attached guard policy (the Denies)."""
     [role] = [r for r in rec.of_type(ROLE) if r.inputs["name"] == role_name]
     [policy] = [r for r in rec.of_type(ROLE_POLICY) if r.inputs["role"] == role.id]
-    return json.loads(policy.inputs["policy"])
+    doc = json.loads(policy.inputs["policy"])
+    guards = [
+        r
+        for r in rec.of_type("aws:iam/policy:Policy")
+        if r.inputs["name"] == naming.pipeline_guard_policy_name(role_name)
+    ]
+    for guard in guards:
+        doc["Statement"] += json.loads(guard.inputs["policy"])["Statement"]
+    return doc
 
 
 # --- the three kinds of pipeline ---------------------------------------------------------
@@ -389,3 +398,63 @@ def test_plan_with_bad_params_prints_one_sentence(tmp_path):
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and "connectionArn" in line
+
+
+# --- issue 12 ---------------------------------------------------------------------------------
+
+
+def test_each_service_gets_a_lane_boundary_at_the_arn_lane_roles_name(dev):
+    policies = {r.inputs["name"]: r.inputs for r in dev.of_type("aws:iam/policy:Policy")}
+    for service in params.services("dev"):
+        name = naming.lane_boundary_policy_name(service, "dev")
+        boundary = policies[name]
+        assert boundary["path"] == naming.lane_boundary_policy_path(service, "dev")
+        arn_ = f"arn:aws:iam::123456789012:policy{boundary['path']}{name}"
+        assert arn_ == iam.lane_boundary_arn("aws", "123456789012", service, "dev")
+        doc = json.loads(boundary["policy"])
+        secrets = list(params.load_service(service, "dev").secrets.values())
+        for secret in secrets:
+            assert evaluate([doc], *iam.secret_resource(secret)) == ALLOW
+        assert evaluate([doc], "iam:CreateUser", "arn:aws:iam::123456789012:user/x") != ALLOW
+
+
+def test_build_roles_trust_codebuild_for_their_own_project_only(dev):
+    roles = {r.inputs["name"]: r for r in dev.of_type(ROLE)}
+    for proj in (r.inputs for r in dev.of_type(PROJECT)):
+        trust = json.loads(roles[proj["serviceRole"].rsplit("/", 1)[-1]].inputs["assumeRolePolicy"])
+        [stmt] = trust["Statement"]
+        assert stmt["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnLike": {"aws:SourceArn": [f"arn:aws:codebuild:ap-southeast-2:123456789012:project/{proj['name']}"]},
+        }
+    pipe = json.loads(roles[naming.pipeline_role_name("dev", "pipelines", "codepipeline")].inputs["assumeRolePolicy"])
+    [stmt] = pipe["Statement"]
+    assert stmt["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert sorted(stmt["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
+        f"arn:aws:codepipeline:ap-southeast-2:123456789012:{r.inputs['name']}" for r in dev.of_type(PIPELINE)
+    )
+
+
+def test_every_build_role_has_its_denies_in_an_attached_guard_policy(dev):
+    attachments = dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert len(attachments) == len(dev.of_type(PROJECT))
+    guards = {r.inputs["name"]: json.loads(r.inputs["policy"]) for r in dev.of_type("aws:iam/policy:Policy")}
+    for proj in (r.inputs for r in dev.of_type(PROJECT)):
+        role_name = proj["serviceRole"].rsplit("/", 1)[-1]
+        guard = guards[naming.pipeline_guard_policy_name(role_name)]
+        assert guard["Statement"] and {s["Effect"] for s in guard["Statement"]} == {"Deny"}
+        assert len(json.dumps(guard, separators=(",", ":"))) <= 6144
+
+
+def test_pipelines_whose_artifact_folders_would_collide_are_refused(params_dir):
+    # CodePipeline names a pipeline's artifact folder after its first 20 characters.
+    src = params_dir / "user-api-dev.json"
+    for service in ("payments-ledger-sync-a", "payments-ledger-sync-b"):
+        (params_dir / f"{service}-dev.json").write_text(src.read_text())
+    message, rec = run_failing(params_dir)
+    assert message == (
+        "pipelines payments-ledger-sync-a-dev and payments-ledger-sync-b-dev share the artifact folder "
+        "'payments-ledger-sync' (CodePipeline keeps only the first 20 characters of a pipeline name); rename one "
+        "service so the first 20 characters of its pipeline name differ"
+    )
+    assert rec.registrations == []

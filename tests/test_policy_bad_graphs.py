@@ -377,6 +377,74 @@ def test_inline_role_policy_is_read_too():
     )
 
 
+def test_wildcard_secret_resources_on_an_execution_role_are_reported():
+    # issue 12: a params secret "arn:...:secret:*" once became Resource ...:secret:* silently.
+    def program():
+        role = aws.iam.Role("execution-role", assume_role_policy=_doc(), tags=GRAY)
+        aws.iam.RolePolicy(
+            "execution-policy",
+            role=role.id,
+            policy=_doc(
+                {
+                    "Sid": "ReadListedSecrets",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": ["arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*"],
+                },
+                {"Sid": "Params", "Effect": "Allow", "Action": "ssm:GetParam*", "Resource": "*"},
+                {
+                    "Sid": "Exact",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:dev/user-api/db-AbCdEf",
+                },
+                {"Sid": "Token", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            ),
+        )
+
+    result = check("user-api-dev-gray", program)
+    assert messages(result, "iam-no-wildcard-secrets") == sorted(
+        [
+            "aws:iam/rolePolicy:RolePolicy execution-policy: policy statement ReadListedSecrets "
+            "(secretsmanager:GetSecretValue on arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*) "
+            "reads secrets by wildcard",
+            "aws:iam/rolePolicy:RolePolicy execution-policy: policy statement Params "
+            "(ssm:GetParameter, ssm:GetParameters, ssm:GetParametersByPath on *) reads secrets by wildcard",
+        ]
+    )
+    assert result.mandatory
+
+
+def test_a_lane_role_without_the_boundary_or_trusting_more_than_ecs_tasks_is_reported():
+    # issue 12: the deploy role can only create bounded lane roles; the pack says so before AWS does.
+    boundary = "arn:aws:iam::123456789012:policy/multilane/dev/user-api/multilane-dev-user-api-lane-boundary"
+    ecs = {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    other = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": "sts:AssumeRole"}
+
+    def program():
+        aws.iam.Role("good", assume_role_policy=_doc(ecs), permissions_boundary=boundary, tags=GRAY)
+        aws.iam.Role("unbounded", assume_role_policy=_doc(ecs), tags=GRAY)
+        aws.iam.Role("foreign", assume_role_policy=_doc(ecs, other), permissions_boundary=boundary, tags=GRAY)
+        aws.iam.Role(
+            "other-service",
+            assume_role_policy=_doc(ecs),
+            permissions_boundary=boundary.replace("user-api", "order-api"),
+            tags=GRAY,
+        )
+
+    found = messages(check("user-api-dev-gray", program), "lane-roles-bounded")
+    suffix = ":policy/multilane/dev/user-api/multilane-dev-user-api-lane-boundary"
+    assert found == sorted(
+        [
+            f"lane role unbounded has permissions boundary None, not the service's ...{suffix}",
+            "lane role foreign trusts [{'Service': 'ecs-tasks.amazonaws.com'}, "
+            "{'AWS': 'arn:aws:iam::210987654321:root'}], not only ecs-tasks.amazonaws.com",
+            f"lane role other-service has permissions boundary '{boundary.replace('user-api', 'order-api')}', "
+            f"not the service's ...{suffix}",
+        ]
+    )
+
+
 def _state(stack: str) -> str:
     return f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/stacks/multilane/{stack}.*"
 
@@ -675,6 +743,15 @@ BAD_GRAPHS: dict[str, tuple[str, Callable[[], object]]] = {
         "user-api-dev-gray",
         lambda: aws.iam.RolePolicy("p", role="r", policy=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})),
     ),
+    "iam-no-wildcard-secrets": (
+        "user-api-dev-gray",
+        lambda: aws.iam.RolePolicy(
+            "p",
+            role="r",
+            policy=_doc({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+        ),
+    ),
+    "lane-roles-bounded": ("user-api-dev-gray", lambda: aws.iam.Role("r", assume_role_policy=_doc(), tags=GRAY)),
     "pipeline-role-cross-layer-deny": (
         "pipelines-dev",
         lambda: aws.iam.Role("codepipeline", assume_role_policy=_doc(), tags=PIPES_DEV),

@@ -76,17 +76,21 @@ def _drop_denies(inputs: dict[str, Any]) -> None:
 
 
 def _deploy_policy_name(rec: Recording, role: str) -> str:
+    """The managed guard policy attached to ``role`` (where its Denies live)."""
     role_urn = next(r.urn for r in rec.registrations if r.type == "aws:iam/role:Role" and r.name == role)
-    return next(
-        r.name
+    attachment = next(
+        r
         for r in rec.registrations
-        if r.type == "aws:iam/rolePolicy:RolePolicy" and role_urn in r.property_dependencies.get("role", [])
+        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+        and role_urn in r.property_dependencies.get("role", [])
     )
+    [policy_urn] = attachment.property_dependencies["policyArn"]
+    return next(r.name for r in rec.registrations if r.urn == policy_urn)
 
 
 def test_app_deploy_role_stripped_of_its_denies_is_caught():
     rec = run_stack("pipelines-dev")
-    bad = mutate(rec, "aws:iam/rolePolicy:RolePolicy", _deploy_policy_name(rec, "user-api-deploy-role"), _drop_denies)
+    bad = mutate(rec, "aws:iam/policy:Policy", _deploy_policy_name(rec, "user-api-deploy-role"), _drop_denies)
     found = findings(run_policies(bad, PACK))
     assert found == [
         (
@@ -118,7 +122,7 @@ def test_app_deploy_role_stripped_of_its_denies_is_caught():
 
 def test_build_role_stripped_of_its_denies_is_caught():
     rec = run_stack("pipelines-dev")
-    bad = mutate(rec, "aws:iam/rolePolicy:RolePolicy", _deploy_policy_name(rec, "user-api-build-role"), _drop_denies)
+    bad = mutate(rec, "aws:iam/policy:Policy", _deploy_policy_name(rec, "user-api-build-role"), _drop_denies)
     found = findings(run_policies(bad, PACK))
     assert found and all(p == "pipeline-role-cross-layer-deny" for p, _ in found)
     assert (
@@ -193,3 +197,25 @@ def test_https_boot_opens_both_listener_ports_without_findings():
     rec = run_stack("boot-user-api-prod")
     assert {float(r.inputs["port"]) for r in rec.of_type("aws:lb/listener:Listener")} == {80.0, 443.0}
     assert run_policies(rec, PACK).violations == []
+
+
+def test_a_wildcard_secret_on_the_real_execution_role_is_caught():
+    # issue 12: params refuse it; the pack catches it should it ever get through.
+    rec = run_stack("user-api-dev-gray")
+
+    def widen(inputs):
+        doc = json.loads(inputs["policy"])
+        for st in doc["Statement"]:
+            if st["Sid"] == "ReadListedSecrets":
+                st["Resource"] = ["arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*"]
+        inputs["policy"] = json.dumps(doc)
+
+    bad = mutate(rec, "aws:iam/rolePolicy:RolePolicy", "execution-policy", widen)
+    assert findings(run_policies(bad, PACK)) == [
+        (
+            "iam-no-wildcard-secrets",
+            "aws:iam/rolePolicy:RolePolicy execution-policy: policy statement ReadListedSecrets "
+            "(secretsmanager:GetSecretValue on arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:*) "
+            "reads secrets by wildcard",
+        )
+    ]
