@@ -37,7 +37,8 @@ def service_env(text: str, params_dir: Path = params.PARAMS_DIR) -> tuple[str, s
     """``user-api-dev`` -> ("user-api", "dev"), when params/user-api-dev.json exists."""
     for env in params.envs(params_dir):
         if text.endswith(f"-{env}") and text[: -len(env) - 1] in params.services(env, params_dir):
-            return text[: -len(env) - 1], env
+            service = text[: -len(env) - 1]
+            return stackname.check_service(service, stackname.check_env(env)), env
     found = [f"{s}-{e}" for e in params.envs(params_dir) for s in params.services(e, params_dir)]
     raise MultilaneError(
         f"{text!r} is not a {{service}}-{{env}} with a params file; known: {', '.join(found) or 'none'}"

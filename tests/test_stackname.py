@@ -29,14 +29,17 @@ def test_every_shape_resolves(stack: str, expected: Target) -> None:
     assert resolve(stack) == expected
 
 
-def test_longest_service_env_prefix_wins(params_dir) -> None:
-    # Both "user-dev" and "user-dev-x-dev" could be read as a prefix; the
-    # lane stack "user-dev-x-dev-gray" must pick the longer service.
+def test_a_stack_name_that_reads_two_ways_is_refused(params_dir) -> None:
+    # Both "user-dev" and "user-dev-x-dev" are a prefix with a params file:
+    # "user-dev-x-dev-gray" is lane gray of user-dev-x or lane x-dev-gray of
+    # user. Refused, not guessed; names that read one way still resolve.
     write_service(params_dir, "user", "dev")
     write_service(params_dir, "user-dev-x", "dev")
-    assert resolve("user-dev-x-dev-gray", params_dir) == Target(
-        "lane", "user-dev-x-dev-gray", "dev", service="user-dev-x", lane="gray"
-    )
+    with pytest.raises(
+        MultilaneError,
+        match=r"stack 'user-dev-x-dev-gray' is ambiguous: lane 'gray' of params/user-dev-x-dev.json or lane 'x-dev-gray' of params/user-dev.json",
+    ):
+        resolve("user-dev-x-dev-gray", params_dir)
     assert resolve("user-dev-blue", params_dir).service == "user"
 
 
