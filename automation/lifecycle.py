@@ -185,12 +185,24 @@ def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PA
                 t.lane,
                 t.stack,
                 str(out.get("ImageUri") or ""),
-                int(prio) if prio else None,
+                _priority(prio),
                 str(out.get("RouteHeader") or ""),
                 summary.last_update,
             )
         )
     return sorted(rows, key=lambda r: (r.lane != naming.DEFAULT_LANE, r.lane))
+
+
+def _priority(value: Any) -> int | None:
+    """A RulePriority output as an int; anything else (an older program's output, a
+    hand-edited state) shows as unknown rather than failing the listing."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and float(value).is_integer():
+        return int(value) or None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip()) or None
+    return None
 
 
 def render_lanes(service: str, env: str, rows: list[LaneRow]) -> str:

@@ -8,10 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401
 import pytest
 
 from automation.offline import Recording, run_stack
 from components.params import PARAMS_DIR
+
+# hypothesis is imported above, at collection: its pytest plugin imports it
+# (through pytest's assertion rewriter) only at the terminal summary
+# otherwise, and CPython 3.11's AST builder fails with "AST constructor
+# recursion depth mismatch" when a finalizer of the run's garbage fires inside it.
 
 
 @pytest.fixture

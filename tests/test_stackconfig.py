@@ -43,7 +43,7 @@ def test_stack_files_are_read_like_pulumi_up_reads_them(tmp_path) -> None:
 
     assert stack_file_config("user-api-dev-gray", tmp_path) == {}
     (tmp_path / "Pulumi.user-api-dev-gray.yaml").write_text(
-        "config:\n  multilane:priority: 4321\n  multilane:secret:\n    secure: AAAA\n"
+        "config:\n  multilane:priority: 4321\n  aws:secretKey:\n    secure: AAAA\n"
     )
     assert stack_file_config("user-api-dev-gray", tmp_path) == {"multilane:priority": 4321}
     assert config_for("x", {"multilane:priority": 4321, "imageUri": "a/b:c"}) == {
