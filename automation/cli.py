@@ -27,8 +27,7 @@ EXIT_USER_ERROR = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        # One sentence and the usage line; argparse's default, minus noise.
-        self.print_usage(sys.stderr)
+        # One sentence (argparse's default adds the usage line; --help has it).
         self.exit(EXIT_USER_ERROR, f"error: {message}; see `{self.prog} --help`\n")
 
 

@@ -351,6 +351,8 @@ def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
         raise MultilaneError(f"{name} is not valid YAML{where}: {exc.problem or exc.context}") from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if "integer string conversion" in why:
+            why = "a number has more than 4300 digits"
         raise MultilaneError(f"{name} is not valid YAML ({why})") from None
     raw = data.get("config") if isinstance(data, dict) else None
     if raw is None:
