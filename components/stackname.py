@@ -95,7 +95,7 @@ def _check_unambiguous_lane(stack: str, service: str, env: str, lane: str, param
 
 
 def _found(params_dir: Path) -> str:
-    files = sorted(p.name for p in params_dir.glob("*.json"))
+    files = sorted(p.name if p.name.isprintable() else repr(p.name) for p in params_dir.glob("*.json"))
     return ", ".join(files) if files else "none"
 
 
