@@ -332,6 +332,18 @@ def _long_service_lane(w: World) -> list[str]:
     return ["plan", f"{'s' * 41}-dev-gray"]
 
 
+@case("service-infra-tools-pipeline", "starts with the layer word 'infra'")
+def _infra_tools_pipeline(w: World) -> list[str]:
+    _service(w, "infra-tools")
+    return ["plan", "pipelines-dev"]
+
+
+@case("service-too-long-pipeline", "rename the file to a service of at most 40")
+def _long_service_pipeline(w: World) -> list[str]:
+    _service(w, "s" * 41)
+    return ["plan", "pipelines-dev"]
+
+
 @case("env-too-long", "rename the file to an env of at most 16")
 def _long_env(w: World) -> list[str]:
     w.path(f"infra-{'e' * 17}.json").write_text(w.path("infra-dev.json").read_text())

@@ -61,3 +61,15 @@ def test_shipped_example_stack_file_is_valid() -> None:
     raw = stack_file_config("user-api-dev-blue", STACKS_DIR)
     cfg = parse("user-api-dev-blue", {k.split(":", 1)[1]: str(v) for k, v in raw.items()})
     assert cfg.priority == 30000 and cfg.image_uri and cfg.image_uri.endswith(":sha-0b1ue00")
+
+
+def test_the_program_refuses_multilane_keys_it_does_not_read() -> None:
+    # What `pulumi up` hands the program (stack file or `pulumi config set`):
+    # a typo is refused with a did-you-mean before anything is registered.
+    from automation.offline import run_stack
+
+    with pytest.raises(
+        MultilaneError, match=r"multilane:prioirty is not a config key .* did you mean 'priority'\?"
+    ) as err:
+        run_stack("user-api-dev-gray", config={"multilane:prioirty": "5"})
+    assert err.value.registered == []  # type: ignore[attr-defined]
