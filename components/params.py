@@ -340,7 +340,7 @@ _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
 )
 # The characters an ALB health check path may hold (ELB API HealthCheckPath).
-_HEALTH_PATH = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=%]*")
+_HEALTH_PATH = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=%?]*")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _IMAGE = re.compile(
@@ -413,7 +413,7 @@ class ServiceParams(StrictModel):
     def _path(cls, v: str) -> str:
         if not _HEALTH_PATH.fullmatch(v) or len(v) > 1024:
             raise ValueError(
-                f"{v!r} must be a path starting with / of letters, digits and _-.$/~\"'@:+&()!,;=% "
+                f"{v!r} must be a path starting with / of letters, digits and _-.$/~\"'@:+&()!,;=%? "
                 "(no spaces, at most 1024 characters)"
             )
         return v
