@@ -181,3 +181,14 @@ def test_readme_documents_the_two_routing_edges_and_they_hold() -> None:
         for header in ("ctx=lane:gray,ctx=lane:blue", "ctx=lane:blue,ctx=lane:gray"):
             assert alb_eval.evaluate(rules, naming.DEFAULT_LANE, {"tracestate": [header]}, semantics) == lower
         assert alb_eval.evaluate(rules, naming.DEFAULT_LANE, {"baggage": ["lane=gr%61y"]}, semantics) == "default"
+
+
+def test_pr_preview_with_nothing_affected_prints_json_of_the_usual_shape(tmp_path, monkeypatch, capsys) -> None:
+    import json
+
+    monkeypatch.setattr(common.SEAMS, "backend", lambda: (_ for _ in ()).throw(AssertionError("no backend")))
+    changed = tmp_path / "changed.txt"
+    changed.write_text("docs/contract.md\n")
+    assert main(["pr-preview", "--changed-files", str(changed), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["stacks"] == [] and result["affected"] == []

@@ -134,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
         if args.output:
             Path(args.output).write_text(markdown)
         if args.json:
-            print(json.dumps({"command": "pr-preview", "affected": [], "comment": args.output or None}, indent=2))
+            result = summary_json("pr-preview", [], time.monotonic() - start, ["nothing to preview"])
+            result.update(affected=[], comment=args.output or None)
+            print(json.dumps(result, indent=2))
         elif not args.output:
             sys.stdout.write(markdown)
         print(
