@@ -354,7 +354,11 @@ def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
         if "integer string conversion" in why:
             why = "a number has more than 4300 digits"
         raise MultilaneError(f"{name} is not valid YAML ({why})") from None
-    raw = data.get("config") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise MultilaneError(
+            f"{name} must hold a map (e.g. config: {{multilane:priority: 30000}}), not a list or a value"
+        )
+    raw = data.get("config")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
