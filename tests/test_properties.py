@@ -135,3 +135,46 @@ def test_random_config_flags_raise_only_the_project_error(items: list[str]) -> N
     with contextlib.suppress(MultilaneError):
         values = plan.parse_config(items)
         stackconfig.parse("user-api-dev-gray", dict(values), prefix="--config ")
+
+
+STACK_OF = {
+    "user-api-dev.json": "user-api-dev-gray",
+    "infra-dev.json": "infra-dev",
+    "boot-dev.json": "boot-user-api-dev",
+    "pipelines-dev.json": "pipelines-dev",
+}
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(file=st.sampled_from(sorted(FILES)), pick=st.integers(min_value=0), value=json_values)
+def test_random_params_through_the_program_raise_only_the_project_error(file: str, pick: int, value: Any) -> None:
+    # Past validation too: a value the models accept must not break a layer builder.
+    from automation.offline import run_stack
+
+    data = json.loads(json.dumps(SHIPPED[file]))
+    where = FIELD_PATHS[file][pick % len(FIELD_PATHS[file])]
+    node = data
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        params_dir = Path(tmp) / "params"
+        shutil.copytree(params.PARAMS_DIR, params_dir)
+        (params_dir / file).write_text(json.dumps(data))
+        try:
+            run_stack(STACK_OF[file], params_dir=params_dir, stacks_dir=Path(tmp))
+        except MultilaneError as err:
+            assert "\n" not in str(err)
+            assert getattr(err, "registered", []) == []
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(argv=st.lists(st.text(max_size=20), max_size=4), name=names)
+def test_random_plan_arguments_exit_0_or_2(argv: list[str], name: str) -> None:
+    from automation.cli import main
+
+    try:
+        code = main(["plan", "--", name, *argv] if not argv else ["plan", name, *[f"--config={a}" for a in argv]])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code in (0, 2)
