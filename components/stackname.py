@@ -94,6 +94,14 @@ def _check_unambiguous_lane(stack: str, service: str, env: str, lane: str, param
             )
 
 
+def _is_lane(text: str) -> bool:
+    try:
+        check_lane(text)
+    except MultilaneError:
+        return False
+    return True
+
+
 def _found(params_dir: Path) -> str:
     files = sorted(p.name if p.name.isprintable() else repr(p.name) for p in params_dir.glob("*.json"))
     return ", ".join(files) if files else "none"
@@ -147,13 +155,14 @@ def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
             readings.append((*found, "-".join(parts[cut:])))
     if not readings:
         raise _unknown(stack, params_dir, "does not start with a {service}-{env} that has a params file")
-    if len(readings) > 1:
-        (s1, e1, l1), (s2, e2, l2) = readings[:2]
+    valid = [r for r in readings if _is_lane(r[2])]
+    if len(valid) > 1:
+        (s1, e1, l1), (s2, e2, l2) = valid[:2]
         raise MultilaneError(
             f"stack {stack!r} is ambiguous: lane {l1!r} of params/{s1}-{e1}.json or lane {l2!r} of "
             f"params/{s2}-{e2}.json; rename one of those params files (or the lane) so names read one way"
         )
-    service, env, lane = readings[0]
+    service, env, lane = (valid or readings)[0]
     check_env(env)
     check_service(service, env)
     check_lane(lane, where=f"lane of stack {stack!r}")

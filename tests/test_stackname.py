@@ -109,3 +109,13 @@ def test_good_lanes(lane: str) -> None:
 def test_bad_lanes(lane: str, fragment: str) -> None:
     with pytest.raises(MultilaneError, match=fragment):
         check_lane(lane)
+
+
+def test_a_reading_with_an_impossible_lane_does_not_make_a_name_ambiguous(params_dir) -> None:
+    # "a-dev-1b-dev-gray" could only be lane "1b-dev-gray" of a (not a lane
+    # name: it starts with a digit), so it is lane gray of a-dev-1b.
+    write_service(params_dir, "a", "dev")
+    write_service(params_dir, "a-dev-1b", "dev")
+    assert resolve("a-dev-1b-dev-gray", params_dir) == Target(
+        "lane", "a-dev-1b-dev-gray", "dev", service="a-dev-1b", lane="gray"
+    )
