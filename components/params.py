@@ -555,6 +555,20 @@ def _loc(loc: tuple[object, ...]) -> str:
     return "".join(parts)
 
 
+def _got(value: object) -> str:
+    """The offending JSON value, short, with the fix for the usual strict-type slips."""
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    hint = ""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value.strip()):
+        hint = "; write the number without quotes"
+    elif isinstance(value, str) and value.strip() in ("true", "false"):
+        hint = "; write true or false without quotes"
+    elif isinstance(value, bool):
+        hint = "; true/false is not a number"
+    return f", got {text}{hint}"
+
+
 def describe(err: ValidationError, file: str) -> str:
     """One sentence for the first error (and a count of the others)."""
     first = err.errors()[0]
@@ -568,6 +582,8 @@ def describe(err: ValidationError, file: str) -> str:
     else:
         where = f"field {field!r}: " if field else ""
         sentence = f"{file}: {where}{msg}"
+        if kind != "value_error" and "input" in first:
+            sentence += _got(first["input"])
     more = len(err.errors()) - 1
     if more:
         sentence += f" (and {more} more problem{'s' if more > 1 else ''} in that file)"

@@ -127,8 +127,8 @@ STACK_OF = {
 
 FIELDS = [
     # service
-    ("user-api-dev.json", "containerPort", True, "containerPort"),
-    ("user-api-dev.json", "containerPort", "8080", "containerPort"),
+    ("user-api-dev.json", "containerPort", True, "got true; true/false is not a number"),
+    ("user-api-dev.json", "containerPort", "8080", 'got "8080"; write the number without quotes'),
     ("user-api-dev.json", "containerPort", 8080.5, "containerPort"),
     ("user-api-dev.json", "containerPort", 0, "containerPort"),
     ("user-api-dev.json", "containerPort", 70000, "containerPort"),
