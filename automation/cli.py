@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from automation.workspace import ConcurrentUpdateError, OperationFailedError, StackMissingError
 from components.errors import MultilaneError
 
 # Modules that provide commands, in the order --help lists them.
@@ -26,9 +27,8 @@ EXIT_USER_ERROR = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        # One sentence and the usage line; argparse's default, minus noise.
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USER_ERROR, f"error: {message}; see `python -m automation {self.prog.split()[-1]} --help`\n")
+        # One sentence (argparse's default adds the usage line; --help has it).
+        self.exit(EXIT_USER_ERROR, f"error: {message}; see `{self.prog} --help`\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,5 +48,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except MultilaneError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except (OperationFailedError, StackMissingError, ConcurrentUpdateError) as err:
+        # The state backend answered with an error before any stack ran (it is
+        # unreachable, the credentials are wrong, the CLI printed garbage).
+        print(
+            f"error: the Pulumi state backend failed: {backend_reason(str(err))}; check PULUMI_BACKEND_URL, "
+            "the credentials and `pulumi stack ls`, then run the command again",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
+
+
+def one_line(text: str) -> str:
+    """A message as one line: newlines and other control characters escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def backend_reason(text: str) -> str:
+    """The CLI's own error line from its output, or the last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    found = next((line[line.index("error:") + 6 :] for line in lines if "error:" in line), None)
+    return one_line((found or (lines[-1] if lines else "no output")).strip())

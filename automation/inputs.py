@@ -9,7 +9,6 @@ is one MultilaneError sentence, raised before anything runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,19 +39,7 @@ def parse_vars(items: list[str]) -> dict[str, str]:
 
 def read_params_file(path: str) -> dict[str, str]:
     """The build's parameter file -> runner variables (SERVICE, ENV, LANE, IMAGE_URI)."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise MultilaneError(
-            f"--params-file {path}: cannot read it ({exc.strerror or exc}); pass the build's parameter file"
-        ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MultilaneError(
-            f"--params-file {path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    data = params.read_json(Path(path), f"--params-file {path}")
     if not isinstance(data, dict) or not isinstance(data.get("Parameters"), dict):
         raise MultilaneError(
             f'--params-file {path} must hold {{"Parameters": {{"ServiceName": ..., "Env": ..., "Lane": ..., "ImageUri": ...}}}}'

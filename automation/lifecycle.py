@@ -40,7 +40,8 @@ def service_env(text: str, params_dir: Path = params.PARAMS_DIR) -> tuple[str, s
     """``user-api-dev`` -> ("user-api", "dev"), when params/user-api-dev.json exists."""
     for env in params.envs(params_dir):
         if text.endswith(f"-{env}") and text[: -len(env) - 1] in params.services(env, params_dir):
-            return text[: -len(env) - 1], env
+            service = text[: -len(env) - 1]
+            return stackname.check_service(service, stackname.check_env(env)), env
     found = [f"{s}-{e}" for e in params.envs(params_dir) for s in params.services(e, params_dir)]
     raise MultilaneError(
         f"{text!r} is not a {{service}}-{{env}} with a params file; known: {', '.join(found) or 'none'}"
@@ -237,12 +238,24 @@ def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PA
                 t.lane,
                 t.stack,
                 str(out.get("ImageUri") or ""),
-                int(prio) if prio else None,
+                _priority(prio),
                 str(out.get("RouteHeader") or ""),
                 summary.last_update,
             )
         )
     return sorted(rows, key=lambda r: (r.lane != naming.DEFAULT_LANE, r.lane))
+
+
+def _priority(value: Any) -> int | None:
+    """A RulePriority output as an int; anything else (an older program's output, a
+    hand-edited state) shows as unknown rather than failing the listing."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and float(value).is_integer():
+        return int(value) or None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip()) or None
+    return None
 
 
 def render_lanes(service: str, env: str, rows: list[LaneRow]) -> str:

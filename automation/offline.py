@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import copy
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from components import naming, params
+from components import naming, params, stackconfig
 from components.errors import MultilaneError
 from components.stackname import resolve
 
@@ -330,18 +331,53 @@ def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
     import yaml  # a dependency of the pulumi SDK itself
 
     path = stacks_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    name = f"stacks/{path.name}"
+    if not path.exists() and not path.is_symlink():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise MultilaneError(f"stacks/{path.name} is not valid YAML: {exc}") from None
-    raw = data.get("config") if isinstance(data, dict) else None
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise MultilaneError(params.describe_unreadable(path, name, exc)) from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MultilaneError(
+            f"{name} is not UTF-8 text (byte 0x{raw_bytes[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise MultilaneError(f"{name} is not valid YAML{where}: {exc.problem or exc.context}") from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if "integer string conversion" in why:
+            why = "a number has more than 4300 digits"
+        raise MultilaneError(f"{name} is not valid YAML ({why})") from None
+    if not isinstance(data, dict):
+        raise MultilaneError(
+            f"{name} must hold a map (e.g. config: {{multilane:priority: 30000}}), not a list or a value"
+        )
+    raw = data.get("config")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise MultilaneError(f"stacks/{path.name}: 'config' must be a map of keys to values")
-    return {k: v for k, v in raw.items() if not isinstance(v, dict)}
+        raise MultilaneError(f"{name}: 'config' must be a map of keys to values")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = str(key) if ":" in str(key) else f"{naming.PROJECT}:{key}"
+        if full.startswith(f"{naming.PROJECT}:"):
+            stackconfig.check_key(full.split(":", 1)[1], f"{name}: {naming.PROJECT}:")
+            if isinstance(value, dict | list) or value is None:
+                raise MultilaneError(
+                    f"{name}: {full} must be a plain value (a string or number), not "
+                    f"{'a map' if isinstance(value, dict) else 'a list' if isinstance(value, list) else 'empty'}; "
+                    "write e.g. multilane:priority: 30000"
+                )
+        if not isinstance(value, dict):
+            out[full] = value
+    return out
 
 
 def config_for(stack: str, config: Mapping[str, Any] | None) -> dict[str, str]:
@@ -420,9 +456,26 @@ def _isolated(fn: Callable[[], Recording]) -> Recording:
     tasks and exception there; the next run in the process would wait on them
     or fail. A run that succeeds leaves them empty, so clearing is safe.
     """
-    previous = asyncio.get_event_loop_policy().get_event_loop()
+    # The thread's loop, without creating one: get_event_loop() would make a
+    # loop that nobody closes, and its __del__ at exit prints "Exception
+    # ignored in BaseEventLoop.__del__ ... Invalid file descriptor".
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    previous = getattr(local, "_loop", None)
+    set_called = getattr(local, "_set_called", None)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The mock monitor runs in the loop's executor threads, and Pulumi gives
+    # each such thread an event loop of its own (sync_await._ensure_event_loop);
+    # create those here so they can be closed with the run.
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+
+    def _worker_loop() -> None:
+        worker = asyncio.new_event_loop()
+        asyncio.set_event_loop(worker)
+        worker_loops.append(worker)
+
+    executor = ThreadPoolExecutor(thread_name_prefix="offline", initializer=_worker_loop)
+    loop.set_default_executor(executor)
     try:
         return fn()
     finally:
@@ -431,8 +484,19 @@ def _isolated(fn: Callable[[], Recording]) -> Recording:
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        executor.shutdown(wait=True)
+        # What is left of a failed run (its error already raised) stays quiet
+        # when collected later, as it did on the loop Pulumi used to create.
+        loop.set_exception_handler(lambda _loop, _context: None)
+        for worker in worker_loops:
+            worker.close()
+        # Free them now, not in some later garbage collection (a finalizer
+        # running inside CPython 3.11's AST builder makes it fail).
+        worker_loops.clear()
         loop.close()
         asyncio.set_event_loop(previous)
+        if previous is None and set_called is not None:
+            local._set_called = set_called  # type: ignore[union-attr]  # as it was: no loop, none forced
         contextvars.Context().run(_forget_pulumi_leftovers)
 
 

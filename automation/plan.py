@@ -56,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_config(items: list[str]) -> dict[str, str]:
+    """``--config KEY=VALUE`` items -> {short key: value}; only the keys the program reads."""
+    from components import naming, stackconfig
     from components.errors import MultilaneError
 
     out: dict[str, str] = {}
@@ -63,12 +65,21 @@ def parse_config(items: list[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise MultilaneError(f"--config {item!r} is not KEY=VALUE; write e.g. --config imageUri=repo/app:tag")
-        out[key] = value
+        short = key.removeprefix(f"{naming.PROJECT}:")
+        if ":" in short:
+            raise MultilaneError(
+                f"--config {key}: the program reads only {naming.PROJECT}:* keys ({', '.join(stackconfig.KEYS)})"
+            )
+        out[stackconfig.check_key(short, "--config ")] = value
     return out
 
 
 def run(args: argparse.Namespace) -> int:
-    rec = run_stack(args.stack, config=parse_config(args.config))
+    from components import stackconfig
+
+    config = parse_config(args.config)
+    stackconfig.parse(args.stack, dict(config), prefix="--config ")
+    rec = run_stack(args.stack, config=config)
     if args.json:
         print(json.dumps(to_json(rec), indent=2, sort_keys=True, default=str))
     else:
@@ -89,17 +100,29 @@ def to_json(rec: Recording) -> dict[str, Any]:
                 "custom": r.custom,
                 "protect": r.protect,
                 "deleteBeforeReplace": r.delete_before_replace,
-                "inputs": r.inputs,
+                "inputs": _whole(r.inputs),
             }
             for r in rec.registrations
         ],
-        "outputs": rec.outputs,
+        "outputs": _whole(rec.outputs),
     }
 
 
+def _whole(value: Any) -> Any:
+    """Numbers the mock runtime hands back as floats (8080.0) as the ints they were."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
+
+
 def _short(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value in full (ARNs and names are never cut), whole numbers as ints."""
+    value = _whole(value)
+    return json.dumps(value, default=str) if not isinstance(value, str) else value
 
 
 def render(rec: Recording) -> str:

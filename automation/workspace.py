@@ -204,6 +204,8 @@ class PulumiBackend:
             raise StackMissingError(str(err)) from None
         except pulumi_errors.CommandError as err:
             raise OperationFailedError(str(err)) from None
+        except ValueError as err:  # e.g. `pulumi stack ls --json` printed something that is not JSON
+            raise OperationFailedError(f"error: the Pulumi CLI printed output that is not JSON ({err})") from None
 
     def list_stacks(self) -> list[StackSummary]:
         stacks = self._run(lambda: self._workspace().list_stacks())

@@ -1,4 +1,9 @@
-"""`python -m bench [NAME ...]`: run every benchmark module (or the named ones)."""
+"""`python -m bench [NAME ...]`: run every benchmark module (or the named ones).
+
+Prints one table of figures. Exit 0 unless a figure is far off its target
+(bench/_figure.py: FAR_FACTOR times it); figures without a target are shown
+without a verdict.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import importlib
 import pkgutil
 import sys
 from pathlib import Path
+
+from bench._figure import FAR_FACTOR, Figure, table
 
 
 def main(argv: list[str]) -> int:
@@ -16,16 +23,20 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"error: no benchmark named {unknown[0]!r}; choose from {', '.join(names)}", file=sys.stderr)
         return 2
-    failed = 0
+    figures: list[Figure] = []
     for name in chosen:
-        print(f"== {name}")
+        print(f"== {name}", flush=True)
         module = importlib.import_module(f"bench.{name}")
-        ok = True
-        for line in module.main():
-            print(f"  {line}")
-            ok = ok and "FAIL" not in line
-        failed += not ok
-    return 1 if failed else 0
+        for figure in module.figures():
+            print(f"  {figure.name}: {figure.cells()[1]} ({figure.verdict})", flush=True)
+            figures.append(figure)
+    print()
+    print(table(figures))
+    far = [f.name for f in figures if f.far_off]
+    if far:
+        print(f"\nbench: {', '.join(far)} at least {FAR_FACTOR:g}x over target", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

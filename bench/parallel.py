@@ -15,6 +15,7 @@ from pathlib import Path
 from automation.fake import FakeBackend
 from automation.progress import Progress
 from automation.runner import Runner
+from bench._figure import Figure
 from components.stackname import resolve
 
 DELAY_S = 0.25
@@ -43,14 +44,15 @@ def timed(parallel: int) -> float:
     return elapsed
 
 
-def main() -> list[str]:
+def figures() -> list[Figure]:
     serial = timed(1)
     parallel = timed(PARALLEL)
-    ratio = parallel / serial
-    verdict = "ok" if ratio <= TARGET_RATIO else "FAIL"
     return [
-        f"{LANES} lane previews, fake backend sleeping {DELAY_S:.2f} s per operation",
-        f"serial (--parallel 1): {serial:.2f} s",
-        f"--parallel {PARALLEL}: {parallel:.2f} s",
-        f"ratio {ratio:.3f} (target <= {TARGET_RATIO:.3f}) {verdict}",
+        Figure(
+            f"{LANES} lane previews, --parallel {PARALLEL} / serial",
+            parallel / serial,
+            unit="",
+            target=TARGET_RATIO,
+            detail=f"serial {serial:.2f} s, parallel {parallel:.2f} s (fake backend, {DELAY_S:.2f} s per operation)",
+        )
     ]

@@ -8,9 +8,11 @@ models hold plain values only: Pulumi Inputs travel in component Args.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -113,7 +115,7 @@ class WrapNetwork(StrictModel):
     @field_validator("vpc_id")
     @classmethod
     def _vpc_id(cls, v: str) -> str:
-        if not _VPC_ID.match(v):
+        if not _VPC_ID.fullmatch(v):
             raise ValueError(f"{v!r} is not a VPC id (vpc- and 8 or 17 hex digits)")
         return v
 
@@ -121,7 +123,7 @@ class WrapNetwork(StrictModel):
     @classmethod
     def _subnet_ids(cls, v: list[str]) -> list[str]:
         for sid in v:
-            if not _SUBNET_ID.match(sid):
+            if not _SUBNET_ID.fullmatch(sid):
                 raise ValueError(f"{sid!r} is not a subnet id (subnet- and 8 or 17 hex digits)")
         if len(set(v)) != len(v):
             raise ValueError("lists a subnet twice")
@@ -221,7 +223,7 @@ class InfraParams(StrictModel):
     @field_validator("namespace_name")
     @classmethod
     def _namespace(cls, v: str) -> str:
-        if not _DNS_NAME.match(v):
+        if not _DNS_NAME.fullmatch(v):
             raise ValueError(f"{v!r} is not a lower-case DNS name such as dev.multilane.internal")
         return v
 
@@ -246,6 +248,63 @@ class InfraParams(StrictModel):
 # --- boot-{env}.json -----------------------------------------------------------
 
 
+def check_matcher(value: str) -> str:
+    """ALB HTTP success codes: codes or ranges 200-499, comma-separated (e.g. 200,202 or 200-399)."""
+    for part in value.split(","):
+        lo, _, hi = part.partition("-")
+        ok = re.fullmatch(r"\d{3}", lo) and (not hi or re.fullmatch(r"\d{3}", hi))
+        if not ok or not 200 <= int(lo) <= int(hi or lo) <= 499:
+            raise ValueError(
+                f"{value!r} is not an HTTP success-code matcher: codes or ranges from 200 to 499, "
+                "comma-separated (e.g. 200-399 or 200,202)"
+            )
+    return value
+
+
+# Predefined ALB security policies (ELB docs, "Security policies for your
+# Application Load Balancer"); ALBs take no custom policies. Add new ones here.
+SSL_POLICIES = frozenset(
+    {
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+        "ELBSecurityPolicy-TLS13-1-1-2021-06",
+        "ELBSecurityPolicy-TLS13-1-0-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-1-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+        "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+        "ELBSecurityPolicy-FS-1-2-2019-08",
+        "ELBSecurityPolicy-FS-1-1-2019-08",
+        "ELBSecurityPolicy-FS-2018-06",
+        "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+        "ELBSecurityPolicy-TLS-1-2-2017-01",
+        "ELBSecurityPolicy-TLS-1-1-2017-01",
+        "ELBSecurityPolicy-2016-08",
+        "ELBSecurityPolicy-2015-05",
+    }
+)
+
+
 class HealthCheck(StrictModel):
     """Target-group health check. Defaults are tuned for fast cutover: a new
     task is healthy after 2 x 5 s instead of AWS's 5 x 30 s."""
@@ -255,6 +314,11 @@ class HealthCheck(StrictModel):
     healthy_threshold: int = Field(default=2, ge=2, le=10)
     unhealthy_threshold: int = Field(default=2, ge=2, le=10)
     matcher: str = "200-399"
+
+    @field_validator("matcher")
+    @classmethod
+    def _matcher(cls, v: str) -> str:
+        return check_matcher(v)
 
     @model_validator(mode="after")
     def _timeout(self) -> HealthCheck:
@@ -294,8 +358,18 @@ class BootParams(StrictModel):
     @field_validator("certificate_arn")
     @classmethod
     def _cert(cls, v: str | None) -> str | None:
-        if v is not None and not _CERT_ARN.match(v):
+        if v is not None and not _CERT_ARN.fullmatch(v):
             raise ValueError(f"{v!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)")
+        return v
+
+    @field_validator("ssl_policy")
+    @classmethod
+    def _ssl_policy(cls, v: str) -> str:
+        if v not in SSL_POLICIES:
+            raise ValueError(
+                f"{v!r} is not a predefined ALB security policy (e.g. ELBSecurityPolicy-TLS13-1-2-2021-06); "
+                "if AWS added it, add it to SSL_POLICIES in components/params.py"
+            )
         return v
 
     @field_validator("allowed_cidrs")
@@ -323,6 +397,8 @@ _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
 )
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+# The characters an ALB health check path may hold (ELB API HealthCheckPath).
+_HEALTH_PATH = re.compile(r"/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=%?]*")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _IMAGE = re.compile(
@@ -332,7 +408,7 @@ _IMAGE = re.compile(
 
 def check_image(value: str) -> str:
     """An image reference with a registry path and an explicit tag or digest."""
-    if not _IMAGE.match(value):
+    if not _IMAGE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not an image reference with a tag or digest "
             "(e.g. 123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/user-api:sha-abc123)"
@@ -390,7 +466,7 @@ class AppSource(StrictModel):
     @field_validator("repository")
     @classmethod
     def _repo(cls, v: str) -> str:
-        if not _REPO.match(v):
+        if not _REPO.fullmatch(v):
             raise ValueError(f"{v!r} is not an owner/name repository id (e.g. acme/user-api)")
         return v
 
@@ -401,7 +477,7 @@ class AlarmThresholds(StrictModel):
 
     target_5xx_percent: float = Field(default=1.0, gt=0, le=100, alias="target5xxPercent")
     running_below_desired_periods: int = Field(default=3, ge=1, le=10)
-    healthy_hosts_min: int = Field(default=1, ge=1)
+    healthy_hosts_min: int = Field(default=1, ge=1, le=1000)
     period_seconds: Literal[10, 30, 60, 300] = 60
 
 
@@ -445,8 +521,11 @@ class ServiceParams(StrictModel):
     @field_validator("health_check_path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if not v.startswith("/") or len(v) > 1024:
-            raise ValueError(f"{v!r} must be a path starting with / (at most 1024 characters)")
+        if not _HEALTH_PATH.fullmatch(v) or len(v) > 1024:
+            raise ValueError(
+                f"{v!r} must be a path starting with / of letters, digits and _-.$/~\"'@:+&()!,;=%? "
+                "(no spaces, at most 1024 characters)"
+            )
         return v
 
     @field_validator("bootstrap_image")
@@ -467,7 +546,7 @@ class ServiceParams(StrictModel):
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
         for k in v:
-            if not _ENV_NAME.match(k):
+            if not _ENV_NAME.fullmatch(k):
                 raise ValueError(f"{k!r} is not an environment variable name")
         return v
 
@@ -475,9 +554,9 @@ class ServiceParams(StrictModel):
     @classmethod
     def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
         for k, arn in v.items():
-            if not _ENV_NAME.match(k):
+            if not _ENV_NAME.fullmatch(k):
                 raise ValueError(f"{k!r} is not an environment variable name")
-            if not _SECRET_ARN.match(arn):
+            if not _SECRET_ARN.fullmatch(arn):
                 raise ValueError(
                     f"secret {k} must be the ARN of an SSM parameter or Secrets Manager secret, not {arn[:12]!r}..."
                 )
@@ -560,6 +639,7 @@ _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
 )
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUILD_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,254}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})?")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+$")
 
 
@@ -586,7 +666,7 @@ class PipelinesParams(StrictModel):
     @field_validator("connection_arn")
     @classmethod
     def _conn(cls, v: str) -> str:
-        if not _CONNECTION_ARN.match(v):
+        if not _CONNECTION_ARN.fullmatch(v):
             raise ValueError(
                 f"{v!r} is not a CodeConnections connection ARN "
                 "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)"
@@ -596,21 +676,32 @@ class PipelinesParams(StrictModel):
     @field_validator("state_bucket")
     @classmethod
     def _bucket(cls, v: str) -> str:
-        if not _BUCKET.match(v) or ".." in v:
+        if not _BUCKET.fullmatch(v) or ".." in v:
             raise ValueError(f"{v!r} is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")
+        if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", v):
+            raise ValueError(f"{v!r} is formatted as an IP address, which S3 bucket names must not be")
+        return v
+
+    @field_validator("build_image")
+    @classmethod
+    def _build_image(cls, v: str) -> str:
+        if not _BUILD_IMAGE.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a CodeBuild image (e.g. aws/codebuild/amazonlinux-x86_64-standard:5.0 or an ECR image)"
+            )
         return v
 
     @field_validator("state_kms_key_arn")
     @classmethod
     def _kms(cls, v: str | None) -> str | None:
-        if v is not None and not _KMS_ARN.match(v):
+        if v is not None and not _KMS_ARN.fullmatch(v):
             raise ValueError(f"{v!r} is not a KMS key or alias ARN")
         return v
 
     @field_validator("pulumi_version")
     @classmethod
     def _version(cls, v: str) -> str:
-        if not re.match(r"^\d+\.\d+\.\d+$", v):
+        if not re.fullmatch(r"\d+\.\d+\.\d+", v):
             raise ValueError(f"{v!r} is not a pinned version such as 3.272.0")
         return v
 
@@ -632,6 +723,20 @@ def _loc(loc: tuple[object, ...]) -> str:
     return "".join(parts)
 
 
+def _got(value: object) -> str:
+    """The offending JSON value, short, with the fix for the usual strict-type slips."""
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    hint = ""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value.strip()):
+        hint = "; write the number without quotes"
+    elif isinstance(value, str) and value.strip() in ("true", "false"):
+        hint = "; write true or false without quotes"
+    elif isinstance(value, bool):
+        hint = "; true/false is not a number"
+    return f", got {text}{hint}"
+
+
 def describe(err: ValidationError, file: str) -> str:
     """One sentence for the first error (and a count of the others)."""
     first = err.errors()[0]
@@ -645,6 +750,8 @@ def describe(err: ValidationError, file: str) -> str:
     else:
         where = f"field {field!r}: " if field else ""
         sentence = f"{file}: {where}{msg}"
+        if kind != "value_error" and "input" in first:
+            sentence += _got(first["input"])
     more = len(err.errors()) - 1
     if more:
         sentence += f" (and {more} more problem{'s' if more > 1 else ''} in that file)"
@@ -658,19 +765,105 @@ def rel(path: Path) -> str:
     return path.name
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(text: str) -> int:
+    """The deepest bracket nesting of ``text`` (strings skipped), without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def describe_unreadable(path: Path, name: str, exc: OSError) -> str:
+    """Say what stands where a file should be: a directory, a symlink loop, no permission."""
+    if exc.errno == errno.ELOOP:
+        return f"{name} is a symbolic link that loops (or has too many levels); point it at a real file"
+    if exc.errno == errno.EISDIR or path.is_dir():
+        return f"{name} is a directory, not a file; remove it and create the JSON file"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{name} cannot be read (permission denied); make it readable (chmod u+r)"
+    return f"{name} cannot be read ({exc.strerror or exc}); fix the file"
+
+
+def read_json(path: Path, name: str) -> object:
+    """Parse one JSON file or raise MultilaneError naming ``name`` and the fix.
+
+    Refuses what Python's json module would turn into a traceback or silently
+    accept: bytes that are not UTF-8, nesting deeper than MAX_JSON_DEPTH,
+    numbers too long to convert, duplicate keys, NaN and Infinity.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise MultilaneError(f"{name} is a symbolic link to a file that does not exist; fix the link") from None
+        raise MultilaneError(f"{name}: cannot read it (no such file); check the path") from None
+    except OSError as exc:
+        raise MultilaneError(describe_unreadable(path, name, exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MultilaneError(
+            f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise MultilaneError(f"{name} nests JSON deeper than {MAX_JSON_DEPTH} levels; params are flat data")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise MultilaneError(f"{name} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except _DuplicateKeyError as exc:
+        raise MultilaneError(f"{name} has the key {exc.args[0]!r} twice in one object; keep one") from None
+    except (ValueError, RecursionError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "integer string conversion" in why:
+            why = f"a number has more than {sys.get_int_max_str_digits()} digits"
+        raise MultilaneError(f"{name} is not valid JSON ({why}); fix the value") from None
+
+
 def load(model: type[M], path: Path) -> M:
     """Read and validate one params file or raise MultilaneError."""
     name = rel(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise MultilaneError(f"{name} is missing; create it (the other files in {rel(path.parent)}/ are examples)")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise MultilaneError(f"{name} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    data = read_json(path, name)
     if not isinstance(data, dict):
         raise MultilaneError(f"{name} must hold a JSON object at the top level")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=True)
     except ValidationError as exc:
         raise MultilaneError(describe(exc, name)) from None
 
@@ -712,7 +905,7 @@ def envs(params_dir: Path = PARAMS_DIR) -> list[str]:
     out = []
     for p in sorted(params_dir.glob("infra-*.json")):
         env = p.stem.removeprefix("infra-")
-        if naming.ENV_RE.match(env):
+        if naming.ENV_RE.fullmatch(env):
             out.append(env)
     return out
 
@@ -722,7 +915,7 @@ def services(env: str, params_dir: Path = PARAMS_DIR) -> list[str]:
     out = []
     for p in sorted(params_dir.glob(f"*-{env}.json")):
         service = p.stem[: -len(env) - 1]
-        if service in naming.RESERVED_SERVICE_NAMES or not naming.LABEL_RE.match(service):
+        if service in naming.RESERVED_SERVICE_NAMES or not naming.LABEL_RE.fullmatch(service):
             continue
         out.append(service)
     return out

@@ -30,7 +30,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import iam, naming, params
+from . import iam, naming, params, stackname
 from .errors import MultilaneError
 from .params import PipelinesParams, ServiceParams
 from .stackconfig import StackConfig
@@ -282,6 +282,7 @@ def plan(env: str, params_dir: Path) -> PipelinesPlan:
         )
     services: dict[str, ServiceParams] = {}
     for service in names:
+        stackname.check_service(service, env)
         svc = params.load_service(service, env, params_dir)
         if getattr(svc, "app", None) is None:
             raise MultilaneError(

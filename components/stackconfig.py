@@ -7,6 +7,7 @@ defaults live here too.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -21,6 +22,19 @@ PRIORITY_MAX = 50000
 _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
+# The multilane:* keys Pulumi.yaml declares and the program reads.
+KEYS = ("stackOrg", "imageUri", "priority")
+
+
+def check_key(key: str, prefix: str) -> str:
+    """Refuse a config key the program does not read (``prefix`` names where it came from)."""
+    if key in KEYS:
+        return key
+    close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.6) or [k for k in KEYS if k.lower() == key.lower()]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise MultilaneError(f"{prefix}{key} is not a config key the program reads; {hint}the keys are {', '.join(KEYS)}")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     org: str = naming.DEFAULT_ORG
@@ -28,32 +42,40 @@ class StackConfig:
     priority: int | None = None
 
 
-def parse(stack: str, raw: dict[str, str | None]) -> StackConfig:
-    """Validate raw config values (strings, as Pulumi stores them)."""
-    where = f"stacks/Pulumi.{stack}.yaml"
+def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) -> StackConfig:
+    """Validate raw config values (strings, as Pulumi stores them).
+
+    ``prefix`` is how messages name a key: ``stacks/Pulumi.<stack>.yaml:
+    multilane:`` by default, ``--config `` for values given on the command line.
+    """
+    where = prefix if prefix is not None else f"stacks/Pulumi.{stack}.yaml: multilane:"
     org = raw.get("stackOrg") or naming.DEFAULT_ORG
-    if not _ORG.match(org):
-        raise MultilaneError(f"{where}: multilane:stackOrg {org!r} is not an organization name")
+    if not _ORG.fullmatch(org):
+        raise MultilaneError(f"{where}stackOrg {org!r} is not an organization name")
     image = raw.get("imageUri") or None
     if image is not None:
         try:
             check_image(image)
         except ValueError as exc:
-            raise MultilaneError(f"{where}: multilane:imageUri {exc}") from None
+            raise MultilaneError(f"{where}imageUri {exc}") from None
     priority: int | None = None
     text = raw.get("priority")
     if text not in (None, "", "0"):
-        try:
-            priority = int(str(text))
-        except ValueError:
-            raise MultilaneError(f"{where}: multilane:priority {text!r} is not a whole number") from None
+        if not re.fullmatch(r"[0-9]{1,9}", str(text)):
+            raise MultilaneError(f"{where}priority {str(text)[:20]!r} is not a whole number")
+        priority = int(str(text))
         if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             raise MultilaneError(
-                f"{where}: multilane:priority {priority} is outside {PRIORITY_MIN}..{PRIORITY_MAX} (ALB rule priorities)"
+                f"{where}priority {priority} is outside {PRIORITY_MIN}..{PRIORITY_MAX} (ALB rule priorities)"
             )
     return StackConfig(org=org, image_uri=image, priority=priority)
 
 
 def read(stack: str) -> StackConfig:
+    from pulumi.runtime.config import CONFIG
+
+    for full in CONFIG.get():
+        if full.startswith(f"{naming.PROJECT}:"):
+            check_key(full.split(":", 1)[1], f"stacks/Pulumi.{stack}.yaml: {naming.PROJECT}:")
     cfg = pulumi.Config("multilane")
     return parse(stack, {key: cfg.get(key) for key in ("stackOrg", "imageUri", "priority")})

@@ -46,7 +46,7 @@ def check_lane(lane: str, *, where: str = "lane") -> str:
         raise MultilaneError(
             f"{where} {lane!r} has {len(lane)} characters; use at most {naming.MAX_LANE_LEN} so every derived AWS name fits"
         )
-    if len(lane) < 2 or not naming.LABEL_RE.match(lane):
+    if len(lane) < 2 or not naming.LABEL_RE.fullmatch(lane):
         raise MultilaneError(
             f"{where} {lane!r} is not a lane name: use lower-case letters, digits and hyphens, "
             "starting with a letter and not ending with a hyphen (e.g. gray, feature-login)"
@@ -54,8 +54,56 @@ def check_lane(lane: str, *, where: str = "lane") -> str:
     return lane
 
 
+def check_env(env: str) -> str:
+    """An env name from params/infra-{env}.json must fit every derived AWS name."""
+    if len(env) > naming.MAX_ENV_LEN:
+        raise MultilaneError(
+            f"env {env!r} (params/infra-{env}.json) has {len(env)} characters; rename the file to an env of at most "
+            f"{naming.MAX_ENV_LEN} so every derived AWS name fits"
+        )
+    return env
+
+
+def check_service(service: str, env: str) -> str:
+    """A service name from params/{service}-{env}.json: bounded, and no reserved layer word in front."""
+    file = f"params/{service}-{env}.json"
+    if len(service) > naming.MAX_SERVICE_LEN:
+        raise MultilaneError(
+            f"{file}: service name {service!r} has {len(service)} characters; rename the file to a service of at most "
+            f"{naming.MAX_SERVICE_LEN} so every derived AWS name fits"
+        )
+    for word in sorted(naming.RESERVED_SERVICE_NAMES):
+        if service.startswith(f"{word}-"):
+            raise MultilaneError(
+                f"{file}: service name {service!r} starts with the layer word {word!r}, so its stack names read as "
+                f"{word} stacks; rename the file (e.g. {service.removeprefix(word + '-')}-{env}.json)"
+            )
+    return service
+
+
+def _check_unambiguous_lane(stack: str, service: str, env: str, lane: str, params_dir: Path) -> None:
+    """Refuse a lane whose ECS service name ({service}-{lane}) is also a lane of a longer service."""
+    mine = naming.ecs_service_name(service, lane)
+    for other in params.services(env, params_dir):
+        if len(other) > len(service) and mine.startswith(f"{other}-"):
+            other_lane = mine[len(other) + 1 :]
+            raise MultilaneError(
+                f"lane stack {stack!r} would run ECS service {mine} in env {env}, the same name as lane "
+                f"{other_lane!r} of service {other}; name the lane so it does not start with "
+                f"{other.removeprefix(service + '-')!r}- (or rename one of the services)"
+            )
+
+
+def _is_lane(text: str) -> bool:
+    try:
+        check_lane(text)
+    except MultilaneError:
+        return False
+    return True
+
+
 def _found(params_dir: Path) -> str:
-    files = sorted(p.name for p in params_dir.glob("*.json"))
+    files = sorted(p.name if p.name.isprintable() else repr(p.name) for p in params_dir.glob("*.json"))
     return ", ".join(files) if files else "none"
 
 
@@ -78,7 +126,7 @@ def _service_env(rest: str, params_dir: Path) -> tuple[str, str] | None:
 
 
 def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
-    if not stack or len(stack) > naming.LIMIT_STACK_NAME or not naming.LABEL_RE.match(stack):
+    if not stack or len(stack) > naming.LIMIT_STACK_NAME or not naming.LABEL_RE.fullmatch(stack):
         raise _unknown(stack, params_dir, "is not a lower-case name of letters, digits and hyphens")
     envs = params.envs(params_dir)
 
@@ -86,7 +134,7 @@ def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
         if stack.startswith(f"{layer}-"):
             env = stack[len(layer) + 1 :]
             if env in envs:
-                return Target(layer, stack, env)  # type: ignore[arg-type]
+                return Target(layer, stack, check_env(env))  # type: ignore[arg-type]
             raise _unknown(stack, params_dir, f"names env {env!r}, which has no params/infra-{env}.json")
 
     if stack.startswith("boot-"):
@@ -94,15 +142,29 @@ def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
         if found is None:
             raise _unknown(stack, params_dir, "does not name a {service}-{env} that has a params file")
         service, env = found
-        return Target("boot", stack, env, service=service)
+        return Target("boot", stack, check_env(env), service=check_service(service, env))
 
-    # Lane stack: the longest {service}-{env} prefix with a params file wins.
+    # Lane stack: {service}-{env}-{lane} for a {service}-{env} with a params
+    # file. A name that reads two ways (services user-api and user-api-dev in
+    # env dev: user-api-dev-dev-gray) is refused, not guessed.
     parts = stack.split("-")
+    readings: list[tuple[str, str, str]] = []
     for cut in range(len(parts) - 1, 1, -1):
         found = _service_env("-".join(parts[:cut]), params_dir)
         if found is not None:
-            service, env = found
-            lane = "-".join(parts[cut:])
-            check_lane(lane, where=f"lane of stack {stack!r}")
-            return Target("lane", stack, env, service=service, lane=lane)
-    raise _unknown(stack, params_dir, "does not start with a {service}-{env} that has a params file")
+            readings.append((*found, "-".join(parts[cut:])))
+    if not readings:
+        raise _unknown(stack, params_dir, "does not start with a {service}-{env} that has a params file")
+    valid = [r for r in readings if _is_lane(r[2])]
+    if len(valid) > 1:
+        (s1, e1, l1), (s2, e2, l2) = valid[:2]
+        raise MultilaneError(
+            f"stack {stack!r} is ambiguous: lane {l1!r} of params/{s1}-{e1}.json or lane {l2!r} of "
+            f"params/{s2}-{e2}.json; rename one of those params files (or the lane) so names read one way"
+        )
+    service, env, lane = (valid or readings)[0]
+    check_env(env)
+    check_service(service, env)
+    check_lane(lane, where=f"lane of stack {stack!r}")
+    _check_unambiguous_lane(stack, service, env, lane, params_dir)
+    return Target("lane", stack, env, service=service, lane=lane)

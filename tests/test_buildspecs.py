@@ -119,6 +119,20 @@ def test_the_deploy_buildspec_has_the_structure_codebuild_requires():
     assert "python -m automation" in "\n".join(spec["phases"]["build"]["commands"])
 
 
+def test_the_deploy_runs_the_program_in_the_pinned_venv_pulumi_yaml_names():
+    # Pulumi.yaml says virtualenv: venv; the deploy must create that venv and
+    # install into it with constraints.txt, not into the system Python (the
+    # CLI would then build its own venv without the pins).
+    project = load(ROOT / "Pulumi.yaml")
+    venv = project["runtime"]["options"]["virtualenv"]
+    install = load(pipelines.DEPLOY_BUILDSPEC)["phases"]["install"]["commands"]
+    create = install.index(f"python -m venv {venv}")
+    activate = next(i for i, c in enumerate(install) if f'PATH="$PWD/{venv}/bin:$PATH"' in c)
+    pip = next(i for i, c in enumerate(install) if "pip install" in c)
+    assert create < activate < pip
+    assert "-c constraints.txt" in install[pip] and install[pip].startswith("python -m pip")
+
+
 def run_deploy(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)

@@ -407,7 +407,7 @@ def test_cutover_model_follows_the_recorded_target_groups(params_dir: Path):
     for tg in tgs.values():
         assert cutover.Cutover.from_inputs(tg).seconds == 450
     dev_lines = [line for line in cutover.main(params_dir) if "-dev-" in line]
-    assert len(dev_lines) == 2 and all(line.endswith("FAIL") and "= 450 s" in line for line in dev_lines)
+    assert len(dev_lines) == 2 and all(line.endswith("FAR OFF") and "= 450 s" in line for line in dev_lines)
 
 
 # --- the real lane stacks, replayed through the ALB evaluator -------------------------------

@@ -43,7 +43,7 @@ def test_stack_files_are_read_like_pulumi_up_reads_them(tmp_path) -> None:
 
     assert stack_file_config("user-api-dev-gray", tmp_path) == {}
     (tmp_path / "Pulumi.user-api-dev-gray.yaml").write_text(
-        "config:\n  multilane:priority: 4321\n  multilane:secret:\n    secure: AAAA\n"
+        "config:\n  multilane:priority: 4321\n  aws:secretKey:\n    secure: AAAA\n"
     )
     assert stack_file_config("user-api-dev-gray", tmp_path) == {"multilane:priority": 4321}
     assert config_for("x", {"multilane:priority": 4321, "imageUri": "a/b:c"}) == {
@@ -61,3 +61,15 @@ def test_shipped_example_stack_file_is_valid() -> None:
     raw = stack_file_config("user-api-dev-blue", STACKS_DIR)
     cfg = parse("user-api-dev-blue", {k.split(":", 1)[1]: str(v) for k, v in raw.items()})
     assert cfg.priority == 3000 and cfg.image_uri and cfg.image_uri.endswith(":sha-0b1ue00")
+
+
+def test_the_program_refuses_multilane_keys_it_does_not_read() -> None:
+    # What `pulumi up` hands the program (stack file or `pulumi config set`):
+    # a typo is refused with a did-you-mean before anything is registered.
+    from automation.offline import run_stack
+
+    with pytest.raises(
+        MultilaneError, match=r"multilane:prioirty is not a config key .* did you mean 'priority'\?"
+    ) as err:
+        run_stack("user-api-dev-gray", config={"multilane:prioirty": "5"})
+    assert err.value.registered == []  # type: ignore[attr-defined]

@@ -29,14 +29,17 @@ def test_every_shape_resolves(stack: str, expected: Target) -> None:
     assert resolve(stack) == expected
 
 
-def test_longest_service_env_prefix_wins(params_dir) -> None:
-    # Both "user-dev" and "user-dev-x-dev" could be read as a prefix; the
-    # lane stack "user-dev-x-dev-gray" must pick the longer service.
+def test_a_stack_name_that_reads_two_ways_is_refused(params_dir) -> None:
+    # Both "user-dev" and "user-dev-x-dev" are a prefix with a params file:
+    # "user-dev-x-dev-gray" is lane gray of user-dev-x or lane x-dev-gray of
+    # user. Refused, not guessed; names that read one way still resolve.
     write_service(params_dir, "user", "dev")
     write_service(params_dir, "user-dev-x", "dev")
-    assert resolve("user-dev-x-dev-gray", params_dir) == Target(
-        "lane", "user-dev-x-dev-gray", "dev", service="user-dev-x", lane="gray"
-    )
+    with pytest.raises(
+        MultilaneError,
+        match=r"stack 'user-dev-x-dev-gray' is ambiguous: lane 'gray' of params/user-dev-x-dev.json or lane 'x-dev-gray' of params/user-dev.json",
+    ):
+        resolve("user-dev-x-dev-gray", params_dir)
     assert resolve("user-dev-blue", params_dir).service == "user"
 
 
@@ -106,3 +109,13 @@ def test_good_lanes(lane: str) -> None:
 def test_bad_lanes(lane: str, fragment: str) -> None:
     with pytest.raises(MultilaneError, match=fragment):
         check_lane(lane)
+
+
+def test_a_reading_with_an_impossible_lane_does_not_make_a_name_ambiguous(params_dir) -> None:
+    # "a-dev-1b-dev-gray" could only be lane "1b-dev-gray" of a (not a lane
+    # name: it starts with a digit), so it is lane gray of a-dev-1b.
+    write_service(params_dir, "a", "dev")
+    write_service(params_dir, "a-dev-1b", "dev")
+    assert resolve("a-dev-1b-dev-gray", params_dir) == Target(
+        "lane", "a-dev-1b-dev-gray", "dev", service="a-dev-1b", lane="gray"
+    )

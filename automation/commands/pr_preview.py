@@ -11,7 +11,9 @@ markdown goes to --output (default stdout). Exit 1 when a preview fails.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,9 +22,10 @@ from pathlib import Path
 from automation import affected, comment
 from automation.commands.common import EXIT_FAILED, EXIT_OK, add_common, make_runner
 from automation.inputs import Request
+from automation.offline import STACKS_DIR
 from automation.progress import StackOutcome, summary_json
 from automation.runner import ROOT_DIR, Runner
-from components import stackname
+from components import params, stackname
 from components.errors import MultilaneError
 
 
@@ -62,10 +65,34 @@ def git_changed_files(base: str, cwd: Path = ROOT_DIR) -> list[str]:
 
 
 def read_changed_files(path: str) -> list[str]:
+    p = Path(path)
     try:
-        return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+        raw = p.read_bytes()
     except OSError as exc:
-        raise MultilaneError(f"--changed-files {path}: cannot read it ({exc.strerror or exc})") from None
+        reason = params.describe_unreadable(p, f"--changed-files {path}", exc)
+        raise MultilaneError(
+            reason if exc.errno != errno.ENOENT else f"--changed-files {path}: cannot read it (no such file)"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MultilaneError(
+            f"--changed-files {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "write one path a line, as `git diff --name-only` prints them"
+        ) from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def check_output(path: str) -> None:
+    """Refuse an --output the comment could not be written to, before any preview runs."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise MultilaneError(f"--output {path} is a directory; name a file, e.g. {Path(path) / 'comment.md'}")
+    if not parent.is_dir():
+        raise MultilaneError(f"--output {path}: folder {parent} does not exist; create it first or name another file")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise MultilaneError(f"--output {path} is not writable; name a file in a folder you can write to")
 
 
 def preview_affected(
@@ -97,7 +124,26 @@ def preview_affected(
 
 def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
+    if args.output:
+        check_output(args.output)
     changed = read_changed_files(args.changed_files) if args.changed_files else git_changed_files(args.base)
+    # Stack files alone decide whether anything is affected (stacks the backend
+    # knows only add lanes to services already affected): no CLI needed if not.
+    if not affected.affected_stacks(changed, affected.known_stack_files(STACKS_DIR)):
+        markdown = comment.render(comment.CommentInput([], {}, args.base, len(changed)))
+        if args.output:
+            Path(args.output).write_text(markdown)
+        if args.json:
+            result = summary_json("pr-preview", [], time.monotonic() - start, ["nothing to preview"])
+            result.update(affected=[], comment=args.output or None)
+            print(json.dumps(result, indent=2))
+        elif not args.output:
+            sys.stdout.write(markdown)
+        print(
+            f"pr-preview: nothing to preview: {len(changed)} changed file(s) against {args.base} affect no stack",
+            file=sys.stderr,
+        )
+        return EXIT_OK
     runner = make_runner(args, blocked_status="skipped")
     known = {s.name for s in runner.backend.list_stacks()} | set(affected.known_stack_files(runner.stacks_dir))
     outcomes, reasons, markdown = preview_affected(runner, changed, known, args.base)
