@@ -98,7 +98,7 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
     # --- bookkeeping -------------------------------------------------------
 
     def _start(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen(argv, **kwargs)  # noqa: S603 (argv built here)
+        child = subprocess.Popen(argv, **kwargs)
         with self._lock:
             self._children.add(child)
         return child

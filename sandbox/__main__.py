@@ -79,7 +79,7 @@ def _write_plugin(dir_: Path) -> Path:
     bin_dir.mkdir(parents=True, exist_ok=True)
     plugin = bin_dir / "pulumi-resource-aws"
     plugin.write_text(
-        f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -S {shlex.quote(str(ROOT / 'emulator' / 'plugin.py'))} \"$@\"\n"
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S {shlex.quote(str(ROOT / "emulator" / "plugin.py"))} "$@"\n'
     )
     plugin.chmod(0o755)
     return bin_dir
@@ -118,7 +118,7 @@ def start(dir_: Path) -> dict:
     _state_file(dir_).unlink(missing_ok=True)
     print(f"sandbox: starting the emulated AWS account in {dir_} ...", file=sys.stderr, flush=True)
     with open(dir_ / "sandbox.log", "ab") as log:
-        child = subprocess.Popen(  # noqa: S603 (our own module)
+        child = subprocess.Popen(
             [sys.executable, "-m", "emulator.server", str(_state_file(dir_))],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,

@@ -22,6 +22,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The real CLI that `make engine` linked (when it did not find one on PATH).
     if (ENGINE_BIN / "pulumi").exists():
         os.environ["PATH"] = f"{ENGINE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 # hypothesis is imported above, at collection: its pytest plugin imports it
 # (through pytest's assertion rewriter) only at the terminal summary
 # otherwise, and CPython 3.11's AST builder fails with "AST constructor

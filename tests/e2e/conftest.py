@@ -16,7 +16,6 @@ from moto import mock_aws
 
 from automation.offline import Recording
 from components import naming
-
 from emulator import Emulator
 
 SERVICE = "user-api"

@@ -23,7 +23,6 @@ import automation.offline  # noqa: F401
 import components.lane  # noqa: F401
 from automation import priority
 from components import naming, params, routing
-
 from emulator import EmulationError, Emulator
 
 SERVICES = ("elbv2", "ecs", "iam", "cloudwatch", "sts")

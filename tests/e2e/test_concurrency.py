@@ -21,10 +21,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from components import alb_eval, naming, routing
-
-from .conftest import ENV, SERVICE
 from emulator import Emulator
 from emulator.core import REGION
+
+from .conftest import ENV, SERVICE
 from .lane_worker import create_lane, init_worker
 
 pytestmark = pytest.mark.e2e

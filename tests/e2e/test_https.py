@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from components import alb_eval, naming
-
 from emulator import EmulationError, Emulator
 
 pytestmark = pytest.mark.e2e

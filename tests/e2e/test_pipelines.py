@@ -7,7 +7,6 @@ import json
 import pytest
 
 from components import naming
-
 from emulator import Emulator
 
 pytestmark = pytest.mark.e2e

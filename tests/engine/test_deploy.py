@@ -52,7 +52,9 @@ def inventory(sb: Sandbox) -> set[str]:
     ec2, elbv2, ecs = sb.client("ec2"), sb.client("elbv2"), sb.client("ecs")
     found = {f"vpc:{v['VpcId']}" for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")}
     found |= {f"subnet:{s['SubnetId']}" for s in ec2.describe_subnets()["Subnets"] if not s.get("DefaultForAz")}
-    found |= {f"sg:{g['GroupId']}" for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"}
+    found |= {
+        f"sg:{g['GroupId']}" for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"
+    }
     lbs = elbv2.describe_load_balancers()["LoadBalancers"]
     found |= {f"lb:{lb['LoadBalancerArn']}" for lb in lbs}
     found |= {f"tg:{tg['TargetGroupArn']}" for tg in elbv2.describe_target_groups()["TargetGroups"]}
@@ -94,9 +96,7 @@ def json_documents(text: str) -> list[Any]:
 
 def changes_of(done_stdout: str) -> dict[str, int]:
     """The resource changes of the update (not of its preview), from the engine's summary event."""
-    summaries = [
-        d["summaryEvent"] for d in json_documents(done_stdout) if isinstance(d, dict) and "summaryEvent" in d
-    ]
+    summaries = [d["summaryEvent"] for d in json_documents(done_stdout) if isinstance(d, dict) and "summaryEvent" in d]
     (update,) = [s for s in summaries if not s.get("isPreview")]
     return update["resourceChanges"]
 

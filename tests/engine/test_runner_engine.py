@@ -91,9 +91,7 @@ def test_eight_lanes_at_once_through_the_runner(sandbox: Sandbox) -> None:
     assert len({t["TargetGroupName"] for t in tgs}) == len(tgs) == 9  # 8 lanes + the default group
     for lane, stack in zip(names, stacks, strict=True):
         out = sandbox.outputs(stack)
-        assert reaches(sandbox, boot["HttpListenerArn"], {"tracestate": f"ctx=lane:{lane}"}) == {
-            out["TargetGroupArn"]
-        }
+        assert reaches(sandbox, boot["HttpListenerArn"], {"tracestate": f"ctx=lane:{lane}"}) == {out["TargetGroupArn"]}
 
 
 def test_an_interrupted_up_converges_on_the_next_one(sandbox: Sandbox) -> None:
@@ -121,6 +119,7 @@ def test_an_interrupted_up_converges_on_the_next_one(sandbox: Sandbox) -> None:
     # Pulumi's own recovery: cancel drops the killed update's lock; refresh
     # reads back what the engine finished and drops creates it never did.
     import glob
+
     for f in sorted(glob.glob(str(sandbox.dir / "state" / ".pulumi" / "**" / "*"), recursive=True)):
         print("DEBUG", f, os.path.getsize(f))
     sandbox.pulumi("cancel", "--yes", "-s", "user-api-dev-default")
