@@ -121,6 +121,9 @@ def task_volumes(svc: ServiceParams, production: bool) -> list[dict[str, str]]:
     return [{"name": naming.writable_volume_name(i)} for i in range(len(svc.writable_paths))]
 
 
+INFRA_PRIVATE_SUBNETS_PROP = "infraPrivateSubnetIds"
+
+
 @dataclass
 class AppLaneArgs:
     service: str
@@ -161,7 +164,10 @@ class AppLane(pulumi.ComponentResource):
     route_header: str
 
     def __init__(self, name: str, args: AppLaneArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("multilane:lane:AppLane", name, None, opts)
+        # The infra reference's private subnets, as a component input: the
+        # real engine does not show StackReference reads to policy packs, so
+        # this is where the pack's private-subnet check finds them.
+        super().__init__("multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids}, opts)
         service, env, lane, svc = args.service, args.env, args.lane, args.service_params
         is_default = lane == naming.DEFAULT_LANE
         tags = naming.tags(env, LAYER, service, lane)

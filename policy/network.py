@@ -33,6 +33,7 @@ from pulumi_policy import (
 )
 
 from components import naming
+from components.lane import INFRA_PRIVATE_SUBNETS_PROP
 
 from .facts import STACK_REFERENCE, WORLD_CIDRS, PackContext, as_list, get, normalize_type, stack_of_urn, truthy
 from .layers import ECS_SERVICE, LISTENER, LOAD_BALANCER, SECURITY_GROUP
@@ -62,6 +63,9 @@ WORLD_INGRESS_DESCRIPTION = (
 )
 
 
+LANE_COMPONENT = "multilane:lane:AppLane"
+
+
 def check_ecs_network(props: Any) -> str | None:
     net = get(props, "networkConfiguration")
     if net is None:
@@ -74,11 +78,22 @@ def check_ecs_network(props: Any) -> str | None:
 
 
 def _infra_outputs(resources: Iterable[PolicyResource], env: str) -> dict[str, Any] | None:
+    """The infra stack's outputs as the stack read them.
+
+    Under the harness the StackReference itself is visible. The real engine
+    (checked on pulumi v3.274.1) does not pass StackReference reads to
+    analyzers; there the lane component's ``infraPrivateSubnetIds`` input,
+    which the lane program takes from that reference, stands in for them.
+    """
     suffix = "/" + naming.infra_stack(env)
+    resources = list(resources)
     for r in resources:
         if r.resource_type == STACK_REFERENCE and str(get(r.props, "name", default="")).endswith(suffix):
             outputs = get(r.props, "outputs")
             return outputs if outputs is not None else {}
+    for r in resources:
+        if r.resource_type == LANE_COMPONENT and get(r.props, INFRA_PRIVATE_SUBNETS_PROP) is not None:
+            return {"PrivateSubnetIds": get(r.props, INFRA_PRIVATE_SUBNETS_PROP)}
     return None
 
 
