@@ -354,7 +354,11 @@ class AppLane(pulumi.ComponentResource):
         self.task_definition_arn = task_def.arn
         self.image_uri = args.image
         self.route_header = routing.route_header(lane)
-        self.register_outputs(self.outputs())
+        # Beside the contract's outputs, the infra reference's private subnets:
+        # the real engine shows policy packs a component's registered outputs
+        # but not StackReference reads, so the pack's private-subnet check
+        # finds them here.
+        self.register_outputs({**self.outputs(), INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids})
 
     def outputs(self) -> dict[str, pulumi.Input]:
         """The contract's lane output keys."""

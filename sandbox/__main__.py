@@ -154,9 +154,27 @@ def stop(dir_: Path) -> None:
     _state_file(dir_).unlink(missing_ok=True)
 
 
+def repair(dir_: Path) -> list[Path]:
+    """Undo what a killed CLI can leave in the file backend; return the files removed.
+
+    The file backend writes each checkpoint to a temp file and renames it, but
+    its metadata sidecar (``<stack>.json.attrs``) in place: a CLI killed at
+    that moment leaves it empty, and every later command fails with "failed
+    to load checkpoint: EOF". An empty sidecar carries nothing (the backend
+    reads the checkpoint without one), so removing it, and the orphaned temp
+    files, is safe; then ``pulumi cancel`` and ``pulumi refresh`` recover.
+    """
+    state = dir_ / "state" / ".pulumi" / "stacks"
+    removed = [p for p in state.rglob("*.attrs") if p.stat().st_size == 0]
+    removed += list(state.rglob("*.tmp"))
+    for p in removed:
+        p.unlink()
+    return removed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("command", choices=["start", "stop", "status", "repair"])
     parser.add_argument("dir", type=Path, help="the sandbox's folder (state, logs, env.sh)")
     args = parser.parse_args(argv)
     dir_ = args.dir.resolve()
@@ -167,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stop":
             stop(dir_)
             print(f"sandbox: stopped; the emulated account is gone (state files stay in {dir_})")
+        elif args.command == "repair":
+            removed = repair(dir_)
+            print(f"sandbox: removed {len(removed)} file(s) a killed update left: " + ", ".join(map(str, removed)))
         else:
             state = running(dir_)
             if state is None:

@@ -81,9 +81,8 @@ def test_policy_pack_on_the_real_engine_passes_examples_and_blocks_a_violation(s
     # A pin outside the lane band: the program accepts it, the pack's mandatory rule does not.
     sandbox.pulumi("config", "set", "-s", "user-api-dev-gray", "multilane:priority", "49000")
     before = inventory(sandbox)
-    blocked = sandbox.pulumi(
-        "up", "--yes", "--skip-preview", "--policy-pack", "policy", "-s", "user-api-dev-gray", check=False
-    )
+    # `up` previews first; the pack's verdict there stops it before any create.
+    blocked = sandbox.pulumi("up", "--yes", "--policy-pack", "policy", "-s", "user-api-dev-gray", check=False)
     assert blocked.returncode != 0
     text = blocked.stdout + blocked.stderr
     assert "mandatory" in text.lower() and "priority" in text.lower(), text
