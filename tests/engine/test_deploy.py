@@ -102,7 +102,10 @@ def changes_of(done_stdout: str) -> dict[str, int]:
 
 
 def test_readme_commands_deploy_a_lane_that_routes_in_the_vpc_infra_made(sandbox: Sandbox) -> None:
-    base = deploy_base(sandbox)
+    # README "Deploying for real", in its order: infra, boot, pipelines, default, gray.
+    for stack in ("infra-dev", "boot-user-api-dev", "pipelines-dev", "user-api-dev-default"):
+        sandbox.up(stack)
+    base = {s: sandbox.outputs(s) for s in ("infra-dev", "boot-user-api-dev")}
     infra, boot = base["infra-dev"], base["boot-user-api-dev"]
     gray = deploy_lane(sandbox, "gray", boot, LANE_IMAGE_TAG)
 
