@@ -5,8 +5,9 @@
 # 2. Otherwise the CLI is built once from the Go module proxy at the version
 #    in engine/version.txt into a cache outside the repo
 #    ($MULTILANE_ENGINE_CACHE, default ~/.cache/multilane/engine/<version>),
-#    through a generated wrapper module (pkg/v3's own go.mod has `replace`
-#    lines, so `go install pkg@version` refuses it).
+#    through the wrapper module in engine/module (pkg/v3's own go.mod has
+#    `replace` lines, so `go install pkg@version` refuses it); its go.sum is
+#    the expected hash of every module the build uses.
 # 3. .engine/bin/ gets `pulumi` (a hard link to the cached binary, so the CLI
 #    finds its bundled language host beside it), `pulumi-language-python` (the
 #    stand-in Python language host, engine/langhost.py: the official Go module
@@ -36,33 +37,15 @@ if [ ! -x "$CACHE/pulumi" ] || [ ! -f "$CACHE/pulumi-language-python-exec" ]; th
   start=$(date +%s)
   mod="$CACHE/module"
   mkdir -p "$mod"
-  # The wrapper requires pkg/v3 and sdk/v3 at one version and repeats the
-  # replace lines of upstream's go.mod files that point at other published
-  # modules (a local `../sdk` replace is what `require sdk/v3` stands for).
-  cat > "$mod/go.mod" <<MOD
-module multilane.local/engine
-
-go 1.26
-
-require (
-	github.com/pulumi/pulumi/pkg/v3 $VERSION
-	github.com/pulumi/pulumi/sdk/v3 $VERSION
-)
-
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
-
-replace golang.org/x/text => golang.org/x/text v0.41.0
-MOD
-  cat > "$mod/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-GO
-  (cd "$mod" && say "resolving modules (go mod tidy)" && go mod tidy \
-    && say "compiling github.com/pulumi/pulumi/pkg/v3/cmd/pulumi (go build)" \
-    && go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$VERSION" \
+  # The wrapper module is committed (engine/module): it requires pkg/v3 and
+  # sdk/v3 at one version and repeats the replace lines of upstream's go.mod
+  # files that point at other published modules. Its go.sum pins every
+  # module's hash: -mod=readonly refuses anything that does not match.
+  grep -q "github.com/pulumi/pulumi/pkg/v3 $VERSION\$" "$ROOT/engine/module/go.mod" \
+    || { say "engine/module/go.mod does not require pkg/v3 $VERSION (engine/version.txt); update both together"; exit 2; }
+  cp "$ROOT/engine/module/go.mod" "$ROOT/engine/module/go.sum" "$ROOT/engine/module/tools.go" "$mod/"
+  (cd "$mod" && say "compiling github.com/pulumi/pulumi/pkg/v3/cmd/pulumi (go build; modules checked against engine/module/go.sum)" \
+    && go build -mod=readonly -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$VERSION" \
          -o "$CACHE/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
   sdkdir="$(cd "$mod" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
   install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$CACHE/pulumi-language-python-exec"

@@ -10,8 +10,6 @@ skipped.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,21 +19,10 @@ from typing import Any
 import boto3
 import pytest
 
-import sandbox.__main__ as sb
+import sandbox.core as sb
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT_S = 600
-
-
-def _project_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    names = [n for n in listed.stdout.decode().split("\0") if n] if listed.returncode == 0 else []
-    return [n for n in names if not n.startswith(("tests/", ".git")) and n != "venv" and (ROOT / n).is_file()]
 
 
 @dataclass
@@ -83,28 +70,16 @@ class Sandbox:
         )
 
 
-def _engine_env(state: dict[str, Any], dir_: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AWS_"))}
-    for key, value in sb.environment(dir_, state).items():
-        env[key] = value.replace("$PATH", os.environ.get("PATH", "")) if key == "PATH" else value
-    return env
-
-
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     try:
         sb.engine_bin()
     except sb.SandboxError as err:
         pytest.fail(f"the engine tier needs the Pulumi CLI: {err}")
-    project = tmp_path / "project"
-    for name in _project_files():
-        dest = project / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, dest)
-    (project / "venv").symlink_to(ROOT / "venv")
+    project = sb.copy_project(tmp_path / "project")
     dir_ = tmp_path / "sandbox"
     state = sb.start(dir_)
     try:
-        yield Sandbox(dir_, project, _engine_env(state, dir_), state["aws_endpoint"])
+        yield Sandbox(dir_, project, sb.process_env(dir_, state), state["aws_endpoint"])
     finally:
         sb.stop(dir_)
