@@ -10,8 +10,9 @@ prints that address and waits until the engine stops it.
 from __future__ import annotations
 
 import os
-import signal
+import socket
 import sys
+import time
 
 ADDRESS_VARIABLE = "MULTILANE_EMULATED_PROVIDER"
 
@@ -26,11 +27,33 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     print(port, flush=True)
-    signal.sigwait(stops)
+    # Until the engine stops us, or is gone (a killed CLI): its address is
+    # our first argument, as for every plugin the engine starts.
+    engine = sys.argv[1] if len(sys.argv) > 1 else ""
+    misses = 0
+    while misses < ENGINE_MISSES:
+        time.sleep(ENGINE_PROBE_S)
+        if not _reachable(engine):
+            misses += 1
+        else:
+            misses = 0
     return 0
+
+
+ENGINE_PROBE_S = 2.0
+ENGINE_MISSES = 3
+
+
+def _reachable(address: str) -> bool:
+    name, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return True  # no engine address given: wait for the signal
+    try:
+        socket.create_connection((name or "127.0.0.1", int(port)), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -256,6 +257,27 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         return empty_pb2.Empty()
 
 
+ENGINE_PROBE_S = 2.0
+ENGINE_MISSES = 3
+
+
+def watch_engine(address: str, host: PythonLanguageHost, stopped: threading.Event) -> None:
+    """Exit when the engine is gone (a killed CLI): Pulumi's hosts do the same health check."""
+    name, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return
+    misses = 0
+    while not stopped.wait(ENGINE_PROBE_S):
+        try:
+            socket.create_connection((name or "127.0.0.1", int(port)), timeout=1).close()
+            misses = 0
+        except OSError:
+            misses += 1
+            if misses >= ENGINE_MISSES:
+                host.Cancel(None, None)
+                stopped.set()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pulumi-language-python")
     parser.add_argument("-use-executor", "--use-executor", dest="executor", default="")
@@ -268,7 +290,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     executor = args.executor or str(Path(sys.argv[0]).resolve().parent / "pulumi-language-python-exec")
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
-    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(PythonLanguageHost(executor, args.engine), server)
+    host = PythonLanguageHost(executor, args.engine)
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     # The engine ends its plugins with a signal when it is done: stop quietly.
@@ -276,6 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     print(port, flush=True)
+    threading.Thread(target=watch_engine, args=(args.engine, host, stopped), daemon=True).start()
     stopped.wait()
     server.stop(grace=None)
 
