@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import alarms, iam, naming, params
+from .buckets import Expiry, private_bucket
 from .errors import MultilaneError
 from .params import BootParams, ServiceParams, WrapNetwork
 from .stackconfig import StackConfig
@@ -161,40 +162,11 @@ class AccessLogBucket(pulumi.ComponentResource):
         super().__init__("multilane:boot:AccessLogBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = naming.alb_access_log_prefix(service)
-        bucket = aws.s3.Bucket(
-            name, bucket_prefix=naming.alb_access_log_bucket_prefix(service, env), tags=tags, opts=child
-        )
-        aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        aws.s3.BucketPublicAccessBlock(
+        bucket = private_bucket(
             name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 1},
-                }
-            ],
+            bucket_prefix=naming.alb_access_log_bucket_prefix(service, env),
+            tags=tags,
+            expiry=Expiry("expire-access-logs", retention_days, noncurrent_days=1),
             opts=child,
         )
         policy = aws.s3.BucketPolicy(

@@ -31,6 +31,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam, naming, params, stackname
+from .buckets import Expiry, private_bucket
 from .errors import MultilaneError
 from .params import PipelinesParams, ServiceParams
 from .stackconfig import StackConfig
@@ -331,45 +332,12 @@ class ArtifactStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("multilane:pipelines:ArtifactStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
+        bucket = private_bucket(
             name,
             bucket_prefix=naming.artifact_bucket_prefix(args.env),
             force_destroy=True,  # artifacts are disposable; the stack owns them
             tags=naming.tags(args.env, LAYER),
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-old-artifacts",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": args.retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 7},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-                }
-            ],
+            expiry=Expiry("expire-old-artifacts", args.retention_days, noncurrent_days=7, abort_multipart_days=1),
             opts=child,
         )
         aws.s3.BucketPolicy(

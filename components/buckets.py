@@ -1,0 +1,64 @@
+"""One private S3 bucket shape, shared by every bucket the layers make.
+
+Owner-enforced (no ACLs), public access blocked, SSE-S3 encrypted, versioned,
+and expiring: the artifact store (pipelines) and the ALB access log bucket
+(boot) differ only in name, retention and their bucket policy, which each
+caller adds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class Expiry:
+    rule_id: str
+    days: int
+    noncurrent_days: int
+    abort_multipart_days: int | None = None
+
+
+def private_bucket(
+    name: str,
+    *,
+    bucket_prefix: str,
+    tags: dict[str, str],
+    expiry: Expiry,
+    opts: pulumi.ResourceOptions,
+    force_destroy: bool = False,
+) -> aws.s3.Bucket:
+    """The bucket and its settings, all children of ``opts``' parent, each named ``name``."""
+    bucket = aws.s3.Bucket(name, bucket_prefix=bucket_prefix, force_destroy=force_destroy, tags=tags, opts=opts)
+    aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+    aws.s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        bucket=bucket.id,
+        # SSE-S3: the one encryption ALB log delivery supports; artifacts need no more.
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=opts,
+    )
+    aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts)
+    rule: dict = {
+        "id": expiry.rule_id,
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "expiration": {"days": expiry.days},
+        "noncurrent_version_expiration": {"noncurrent_days": expiry.noncurrent_days},
+    }
+    if expiry.abort_multipart_days is not None:
+        rule["abort_incomplete_multipart_upload"] = {"days_after_initiation": expiry.abort_multipart_days}
+    aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[rule], opts=opts)
+    return bucket
