@@ -226,4 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     except SandboxError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        print(f"error: {err.filename or dir_}: {err.strerror or err}; pick a folder you can write", file=sys.stderr)
+        return 2
     return 0
