@@ -58,7 +58,7 @@ def _lane_figures(run: _Run) -> list[Figure]:
     preview = run.pulumi("preview", "-s", "user-api-dev-gray")
     plan = run.runner("plan", "user-api-dev-gray")
     return [
-        Figure("real `pulumi up` user-api-dev-gray (cold)", up, detail="preview + create, 13 resources"),
+        Figure("real `pulumi up` user-api-dev-gray (cold)", up, detail="preview + create of the lane"),
         Figure("real `pulumi preview` user-api-dev-gray (unchanged)", preview),
         Figure("`automation plan` user-api-dev-gray (offline)", plan),
     ]
