@@ -32,6 +32,8 @@ if [ -n "$ambient" ] && [ -z "${MULTILANE_BUILD_ENGINE:-}" ]; then
 fi
 
 if [ ! -x "$CACHE/pulumi" ] || [ ! -f "$CACHE/pulumi-language-python-exec" ]; then
+  # A non-interactive shell may lack the login PATH: try Go's usual home too.
+  command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"; }
   command -v go >/dev/null || { say "Go is not installed; install Go 1.26 or put a pulumi CLI on PATH"; exit 2; }
   say "building the Pulumi CLI $VERSION from the Go module proxy into $CACHE (first time only: about 6 minutes on 2 cores)"
   start=$(date +%s)
