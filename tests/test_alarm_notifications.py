@@ -24,8 +24,9 @@ def test_infra_creates_the_envs_alarm_topic_with_the_params_subscribers(env: str
     assert topic.inputs["name"] == naming.alarm_topic_name(env) == f"multilane-{env}-alarms"
     wanted = params.load_infra(env).alarm_notifications.subscribers
     assert wanted
-    subs = [(s.inputs["protocol"], s.inputs["endpoint"]) for s in rec.of_type(SUBSCRIPTION)]
-    assert subs == [(s.protocol, s.endpoint) for s in wanted]
+    # Registrations arrive from the SDK's worker threads: compare as sets of pairs.
+    subs = sorted((s.inputs["protocol"], s.inputs["endpoint"]) for s in rec.of_type(SUBSCRIPTION))
+    assert subs == sorted((s.protocol, s.endpoint) for s in wanted)
     assert rec.outputs["AlarmTopicArn"] == topic.state["arn"]
 
 
