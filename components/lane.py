@@ -50,13 +50,28 @@ def resolve_image(target: Target, config: StackConfig, svc: ServiceParams) -> st
     )
 
 
+BOOTSTRAP_WORK_DIR = "/tmp"
+
+
 def bootstrap_command(port: int) -> list[str]:
     """Command for a params bootstrapImage (an nginx image, params.BOOTSTRAP_REPOSITORIES):
     listen on the service's containerPort and answer 200 on every path, so the
     target group's health check on healthCheckPath passes before the app's
-    first build exists."""
-    conf = f"server {{ listen {port}; location / {{ return 200 'multilane bootstrap'; }} }}"
-    return ["sh", "-c", f'printf "%s\\n" "{conf}" > /etc/nginx/conf.d/default.conf && exec nginx -g "daemon off;"']
+    first build exists. Config, pid and temp files live in /tmp and logs go to
+    stdout/stderr, so it also runs hardened (read-only root with /tmp
+    writable, non-root user on a port above 1024)."""
+    t = BOOTSTRAP_WORK_DIR
+    temp = " ".join(f"{kind}_temp_path {t}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = (
+        f"pid {t}/nginx.pid; error_log /dev/stderr; events {{}} "
+        f"http {{ access_log /dev/stdout; {temp} "
+        f"server {{ listen {port}; location / {{ return 200 'multilane bootstrap'; }} }} }}"
+    )
+    return [
+        "sh",
+        "-c",
+        f'printf "%s\\n" "{conf}" > {t}/nginx.conf && exec nginx -e /dev/stderr -c {t}/nginx.conf -g "daemon off;"',
+    ]
 
 
 def container_definitions(
@@ -92,9 +107,9 @@ def container_definitions(
             },
         },
     }
+    readonly, user = hardening(svc, production)
     if svc.bootstrap_image and image == svc.bootstrap_image:
         container["command"] = bootstrap_command(svc.container_port)
-    readonly, user = hardening(svc, production)
     if readonly:
         container["readonlyRootFilesystem"] = True
         container["mountPoints"] = [
@@ -384,6 +399,15 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
     svc = params.load_service(service, env, params_dir)
     image = resolve_image(target, config, svc)
     kind = "default" if lane == naming.DEFAULT_LANE else "lane"
+    if (
+        image == svc.bootstrap_image
+        and hardening(svc, infra.production)[0]
+        and BOOTSTRAP_WORK_DIR not in svc.writable_paths
+    ):
+        raise MultilaneError(
+            f"params/{service}-{env}.json: the bootstrap image needs {BOOTSTRAP_WORK_DIR} writable under a read-only "
+            f"root filesystem; add {BOOTSTRAP_WORK_DIR!r} to writablePaths or set readonlyRootFilesystem to false"
+        )
     provider = getattr(svc.capacity_provider, kind)
     if provider not in infra.cluster.capacity_providers:
         raise MultilaneError(

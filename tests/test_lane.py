@@ -485,7 +485,9 @@ def test_non_production_lanes_keep_the_image_defaults_unless_params_opt_in(gray,
         params.service_path("user-api", "dev", params_dir),
         lambda d: d.update(readonlyRootFilesystem=True, runAsNonRoot=True, user="10001", writablePaths=["/var/cache"]),
     )
-    _, container = _task(run_stack("user-api-dev-gray", params_dir=params_dir))
+    # A built image: the bootstrap image under a read-only root needs /tmp (its own test).
+    built = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/dev/user-api:sha-abc1234-b7"
+    _, container = _task(run_stack("user-api-dev-gray", params_dir=params_dir, config={"imageUri": built}))
     assert container["readonlyRootFilesystem"] is True and container["user"] == "10001"
     assert container["mountPoints"][0]["containerPath"] == "/var/cache"
 

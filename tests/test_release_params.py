@@ -106,3 +106,32 @@ def test_a_capacity_provider_the_cluster_does_not_register_is_refused(params_dir
         run_stack("user-api-prod-gray", config={"imageUri": image}, params_dir=params_dir)
     assert "capacityProvider.lane is FARGATE_SPOT, but the cluster of prod registers only FARGATE" in str(err.value)
     assert err.value.registered == []
+
+
+def test_the_bootstrap_lane_runs_hardened_with_only_tmp_writable(params_dir: Path):
+    edit_json(
+        params_dir / "user-api-dev.json",
+        lambda d: d.update(readonlyRootFilesystem=True, runAsNonRoot=True, writablePaths=["/tmp"]),
+    )
+    c = _container(run_stack("user-api-dev-default", params_dir=params_dir))
+    svc = params.load_service("user-api", "dev", params_dir)
+    assert c["image"] == svc.bootstrap_image
+    assert c["readonlyRootFilesystem"] is True and c["user"]
+    assert [m["containerPath"] for m in c["mountPoints"]] == ["/tmp"]
+    script = c["command"][-1]
+    # Every file nginx writes is under /tmp or a standard stream; nothing under /etc or /var.
+    assert "> /tmp/nginx.conf" in script and "-c /tmp/nginx.conf" in script
+    for written in (
+        "pid /tmp/nginx.pid",
+        "error_log /dev/stderr",
+        "access_log /dev/stdout",
+        "client_body_temp_path /tmp/",
+    ):
+        assert written in script
+    assert "/etc/nginx" not in script and "/var/" not in script
+
+
+def test_a_read_only_bootstrap_lane_without_a_writable_tmp_is_refused(params_dir: Path):
+    edit_json(params_dir / "user-api-dev.json", lambda d: d.update(readonlyRootFilesystem=True, writablePaths=[]))
+    with pytest.raises(MultilaneError, match=r"params/user-api-dev.json: the bootstrap image needs /tmp writable"):
+        run_stack("user-api-dev-default", params_dir=params_dir)
