@@ -406,6 +406,13 @@ _IMAGE = re.compile(
 )
 
 
+def _check_env_names(values: dict[str, str]) -> None:
+    """Container environment and secret names share one rule."""
+    for k in values:
+        if not _ENV_NAME.fullmatch(k):
+            raise ValueError(f"{k!r} is not an environment variable name")
+
+
 def check_image(value: str) -> str:
     """An image reference with a registry path and an explicit tag or digest."""
     if not _IMAGE.fullmatch(value):
@@ -545,17 +552,14 @@ class ServiceParams(StrictModel):
     @field_validator("environment")
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
-        for k in v:
-            if not _ENV_NAME.fullmatch(k):
-                raise ValueError(f"{k!r} is not an environment variable name")
+        _check_env_names(v)
         return v
 
     @field_validator("secrets")
     @classmethod
     def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        _check_env_names(v)
         for k, arn in v.items():
-            if not _ENV_NAME.fullmatch(k):
-                raise ValueError(f"{k!r} is not an environment variable name")
             if not _SECRET_ARN.fullmatch(arn):
                 raise ValueError(
                     f"secret {k} must be the ARN of an SSM parameter or Secrets Manager secret, not {arn[:12]!r}..."
@@ -570,7 +574,7 @@ class ServiceParams(StrictModel):
     @field_validator("secrets_kms_key_arn")
     @classmethod
     def _secrets_key(cls, v: str | None) -> str | None:
-        if v is not None and not _KEY_ARN.match(v):
+        if v is not None and not _KEY_ARN.fullmatch(v):
             raise ValueError(
                 f"{v!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; IAM cannot scope by alias)"
             )

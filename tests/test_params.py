@@ -141,6 +141,11 @@ SERVICE_CASES = [
         lambda d: d.update(secretsKmsKeyArn="arn:aws:kms:ap-southeast-2:123456789012:alias/secrets"),
         "is not a KMS key ARN",
     ),
+    (
+        # `$` matches before a trailing newline; the whole value must match.
+        lambda d: d.update(secretsKmsKeyArn="arn:aws:kms:ap-southeast-2:123456789012:key/abc-123\n"),
+        "is not a KMS key ARN",
+    ),
 ]
 
 
