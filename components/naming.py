@@ -225,8 +225,11 @@ def infra_pipeline_name(env: str) -> str:
     return f"infra-{env}"
 
 
-def boot_pipeline_name(env: str) -> str:
-    return f"boot-{env}"
+def boot_pipeline_name(service: str, env: str) -> str:
+    """One boot pipeline per service and env: its deploy role is that
+    service's alone (a pipeline-wide SERVICE variable would need one role
+    able to change every service's ALB)."""
+    return fit(f"boot-{service}-{env}", LIMIT_PIPELINE_NAME)
 
 
 def codebuild_project_name(env: str, purpose: str) -> str:
@@ -254,6 +257,15 @@ def app_codebuild_project_name(service: str, env: str, purpose: str) -> str:
     scoping needs per-service projects.
     """
     return codebuild_project_name(env, f"{service}-{purpose}")
+
+
+def boot_codebuild_project_name(service: str, env: str) -> str:
+    """The boot deploy project of one service (its role is that service's alone)."""
+    return app_codebuild_project_name(service, env, "boot-deploy")
+
+
+def boot_deploy_role_name(service: str, env: str) -> str:
+    return pipeline_role_name(env, "boot", f"{service}-deploy")
 
 
 def codebuild_log_group_name(project: str) -> str:
@@ -298,6 +310,11 @@ def alb_access_log_bucket_prefix(service: str, env: str) -> str:
     ``{env}-alb-logs-`` (env is at most 16 characters), which is how the boot
     deploy role's S3 grant finds its env's log buckets."""
     return fit(f"{env}-{ALB_LOGS_MARK}-{service}", LIMIT_BUCKET_PREFIX - 1) + "-"
+
+
+def alb_access_log_bucket_service_glob(service: str, env: str) -> str:
+    """One service's ALB access log buckets (its boot role's S3 grant)."""
+    return alb_access_log_bucket_prefix(service, env) + "*"
 
 
 def alb_access_log_bucket_glob(env: str) -> str:

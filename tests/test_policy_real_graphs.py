@@ -61,7 +61,8 @@ def test_pipeline_roles_are_classified_by_the_state_they_may_write():
     assert deploys == {
         "codepipeline": [],
         "infra-deploy-role": ["infra"],
-        "boot-deploy-role": ["boot"],
+        "boot-user-api-deploy-role": ["boot"],
+        "boot-order-api-deploy-role": ["boot"],
         "user-api-deploy-role": ["lane"],
         "order-api-deploy-role": ["lane"],
         "user-api-build-role": [],

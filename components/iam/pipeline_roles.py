@@ -31,7 +31,6 @@ from .actions import (
     ALARM_WRITE_ACTIONS,
     BOUNDARY_GUARDED_ACTIONS,
     BOUNDARY_POLICY_WRITE_ACTIONS,
-    DISCOVERY_WRITE_ACTIONS,
     EC2_ALL_WRITES,
     EC2_DESCRIBE_ACTIONS,
     ECS_CLUSTER_WRITE_ACTIONS,
@@ -95,7 +94,7 @@ class Scope:
     def pipeline_names(self) -> list[str]:
         return [
             naming.infra_pipeline_name(self.env),
-            naming.boot_pipeline_name(self.env),
+            *(naming.boot_pipeline_name(s, self.env) for s in self.services),
             *(naming.app_pipeline_name(s, self.env) for s in self.services),
         ]
 
@@ -124,9 +123,24 @@ def env_tagging_request(env: str) -> dict[str, Any]:
     }
 
 
-def _tag_on_create(env: str, create_key: str, creates: Sequence[str]) -> dict[str, Any]:
-    """Condition: tagging only inside one of ``creates`` and only for this env."""
+def service_tagged(env: str, service: str) -> dict[str, Any]:
+    """Condition: the existing resource carries this env's and this service's tags."""
+    return {
+        "StringEquals": {f"aws:ResourceTag/{naming.ENV_TAG}": env, f"aws:ResourceTag/{naming.SERVICE_TAG}": service}
+    }
+
+
+def service_tagging_request(env: str, service: str) -> dict[str, Any]:
+    """Condition: the create request tags the new resource with this env and service."""
     cond = env_tagging_request(env)
+    cond["StringEquals"] = {**cond["StringEquals"], f"aws:RequestTag/{naming.SERVICE_TAG}": service}
+    return cond
+
+
+def _tag_on_create(env: str, create_key: str, creates: Sequence[str], service: str | None = None) -> dict[str, Any]:
+    """Condition: tagging only inside one of ``creates`` and only for this env
+    (and, with ``service``, only for that service)."""
+    cond = env_tagging_request(env) if service is None else service_tagging_request(env, service)
     cond["StringEquals"] = {**cond["StringEquals"], create_key: [a.split(":")[1] for a in creates]}
     return cond
 
@@ -476,11 +490,14 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
     )
 
 
-def boot_deploy_policy(scope: Scope, project: str) -> Policy:
-    """``boot-{service}-{env}`` for any service of the env (the boot pipeline's
-    SERVICE variable picks it at run time)."""
+def boot_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
+    """``boot-{service}-{env}`` of ONE service: its ALB, listener, default
+    target group, security groups, log group, Cloud Map service, repository
+    and alarms, found by the Env and Service tags or by the names naming.py
+    gives them."""
     env = scope.env
-    own = naming.boot_stack_glob(env)
+    own = naming.boot_stack(service, env)
+    log_group = naming.log_group_name(service, env)
     slr, slr_resource = _service_linked_roles(scope, ["elasticloadbalancing.amazonaws.com"])
     lb_resources = [
         scope.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
@@ -497,16 +514,21 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
     sg_resources = [scope.arn("ec2", "security-group/*"), scope.arn("ec2", "security-group-rule/*")]
     statements = [
         _log_statement(scope, project),
-        _artifact_read(scope, naming.boot_pipeline_name(env)),
+        _artifact_read(scope, naming.boot_pipeline_name(service, env)),
         *_state_access(scope, own, reads=[naming.infra_stack(env)]),
-        # ALB names are hash-fitted and target group ids random: the Env tag
-        # (and the Service tag, below) scope them, not the ARN.
+        # Creates tagged for this env and service (ALB names are hash-fitted
+        # and ids random: the tags scope them, not the ARN).
         statement(
-            "CreateLoadBalancingTaggedForOwnEnv",
+            "CreateOwnServiceResources",
             "Allow",
-            [*creates, "elasticloadbalancing:CreateListener"],
-            lb_resources,
-            Condition=env_tagging_request(env),
+            [
+                *creates,
+                "elasticloadbalancing:CreateListener",
+                "ec2:CreateSecurityGroup",
+                "servicediscovery:CreateService",
+            ],
+            [*lb_resources, scope.arn("ec2", "security-group/*"), scope.arn("servicediscovery", "service/*")],
+            Condition=service_tagging_request(env, service),
         ),
         statement(
             "TagLoadBalancingOnCreateOnly",
@@ -514,18 +536,29 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             ["elasticloadbalancing:AddTags"],
             lb_resources,
             Condition=_tag_on_create(
-                env, "elasticloadbalancing:CreateAction", [*creates, "elasticloadbalancing:CreateListener"]
+                env,
+                "elasticloadbalancing:CreateAction",
+                [*creates, "elasticloadbalancing:CreateListener"],
+                service,
             ),
         ),
-        statement("ManageOwnEnvLoadBalancing", "Allow", lb_actions, lb_resources, Condition=env_tagged(env)),
-        statement("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+        # One statement per condition (the inline policy has 10,240 characters):
+        # what exists and carries this env's and this service's tags.
         statement(
-            "CreateSecurityGroupsTaggedForOwnEnv",
+            "ManageOwnServiceResources",
             "Allow",
-            ["ec2:CreateSecurityGroup"],
-            [scope.arn("ec2", "security-group/*")],
-            Condition=env_tagging_request(env),
+            [
+                *lb_actions,
+                *SECURITY_GROUP_WRITE_ACTIONS,
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+                "servicediscovery:DeleteService",
+                "servicediscovery:UpdateService",
+            ],
+            [*lb_resources, *sg_resources, scope.arn("servicediscovery", "service/*")],
+            Condition=service_tagged(env, service),
         ),
+        statement("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
         # A group is created inside a VPC: only this env's (infra tags it).
         statement(
             "CreateSecurityGroupsInOwnEnvVpc",
@@ -547,14 +580,8 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                     "ec2:AuthorizeSecurityGroupEgress",
                     "ec2:AuthorizeSecurityGroupIngress",
                 ],
+                service,
             ),
-        ),
-        statement(
-            "ManageOwnEnvSecurityGroups",
-            "Allow",
-            [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
-            sg_resources,
-            Condition=env_tagged(env),
         ),
         # AWS also authorizes a rule change against the rule itself, which a
         # new rule has no tags on yet; the rule is reachable only through its
@@ -578,10 +605,10 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [scope.arn("logs", f"log-group:/ecs/{env}/*")],
+            [scope.arn("logs", f"log-group:{log_group}"), scope.arn("logs", f"log-group:{log_group}:*")],
         ),
         statement("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
-        # The ALB access log buckets of this env's services (named
+        # The service's ALB access log buckets (named
         # {env}-alb-logs-{service}-<random>); their objects are ELB's.
         statement(
             "ManageAlbLogBuckets",
@@ -604,7 +631,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
             ],
-            [scope.s3(naming.alb_access_log_bucket_glob(env))],
+            [scope.s3(naming.alb_access_log_bucket_service_glob(service, env))],
         ),
         statement(
             "ManageRepositories",
@@ -622,7 +649,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "ecr:TagResource",
                 "ecr:UntagResource",
             ],
-            [scope.arn("ecr", f"repository/{naming.ecr_repository_name('*', env)}")],
+            [scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, env)}")],
         ),
         statement(
             "ReadDiscoveryServices",
@@ -631,10 +658,13 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
         ),
         statement(
-            "ManageOwnEnvDiscoveryServices",
+            # CreateService is authorized against the namespace (infra's:
+            # Env-tagged, no Service tag) and the new service (tagged for
+            # this service in the request).
+            "CreateServiceInOwnEnvNamespace",
             "Allow",
-            DISCOVERY_WRITE_ACTIONS,
-            [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
+            ["servicediscovery:CreateService"],
+            [scope.arn("servicediscovery", "namespace/*")],
             Condition=env_tagged(env),
         ),
         statement("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
@@ -642,7 +672,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             "ManageServiceAlarms",
             "Allow",
             [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-            [scope.arn("cloudwatch", f"alarm:*-{env}-*")],
+            [scope.arn("cloudwatch", f"alarm:{service}-{env}-*")],
         ),
         statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
         slr,
@@ -675,20 +705,31 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
         ),
         _deny_iam(scope, [slr_resource]),
     ]
-    if scope.services:
-        # One boot role serves every service of the env (the pipeline's
-        # SERVICE variable picks one at run time); resources of a service the
-        # env's params do not list are not its to change.
+    # Everything tagged for another service of the env is not this role's,
+    # whatever a broader Allow says; so is tagging a new resource for one.
+    for sid, key in (("DenyOtherServicesResources", "ResourceTag"), ("DenyTaggingForOtherServices", "RequestTag")):
         statements.append(
             statement(
-                "DenyUndeclaredServicesResources",
+                sid,
                 "Deny",
-                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*"],
+                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*", "logs:*", "ecr:*", "cloudwatch:*"],
                 ["*"],
                 Condition={
-                    "StringLike": {f"aws:ResourceTag/{naming.SERVICE_TAG}": "*"},
-                    "StringNotEquals": {f"aws:ResourceTag/{naming.SERVICE_TAG}": list(scope.services)},
+                    "StringLike": {f"aws:{key}/{naming.SERVICE_TAG}": "*"},
+                    "StringNotEquals": {f"aws:{key}/{naming.SERVICE_TAG}": service},
                 },
+            )
+        )
+    # Alarm names share the prefix of a look-alike service ("user" and
+    # "user-dev-tools" -> "user-dev-*"): deny that service's alarms by name.
+    look_alikes = [o for o in scope.services if o != service and f"{o}-{env}-".startswith(f"{service}-{env}-")]
+    if look_alikes:
+        statements.append(
+            statement(
+                "DenyLookAlikeServicesAlarms",
+                "Deny",
+                [*ALARM_WRITE_ACTIONS],
+                [scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alikes],
             )
         )
     if scope.production:
@@ -756,10 +797,13 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 ["ecs:ListTagsForResource", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
                 [family_glob],
             ),
-            # Only the service's own families. parliament's (older) IAM
-            # database lists no resource type for DeregisterTaskDefinition;
-            # the request names one revision ARN, which this pattern scopes.
-            statement("DeregisterLaneTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], [family_glob]),
+            # AWS has no resource-level permission for DeregisterTaskDefinition
+            # (the IAM reference lists no resource type; containers-roadmap
+            # issue 929 asks for one): IAM evaluates it against "*", so a grant
+            # scoped to the service's families never matches and every lane
+            # replace or destroy would fail. Deregistering only marks a
+            # revision INACTIVE: running services keep running and can scale.
+            statement("DeregisterTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], ["*"]),
             # No resource-level permissions exist for these (parliament's
             # IAM database lists no resource type for them); both only read.
             statement(
