@@ -349,3 +349,47 @@ def lane_stack_glob(service: str, env: str) -> str:
 
 def boot_stack_glob(env: str) -> str:
     return boot_stack("*", env)
+
+
+# --- review lanes, lifetime and cost (issue #14) ---------------------------------
+
+REVIEW_LANE_PREFIX = "pr-"
+# AWS resource tags of a non-default lane's lifetime (UTC, e.g. 2026-12-03T10:00:00Z)
+# and the cost allocation tag every lane resource carries: its stack name,
+# unique per service, env and lane (activate it once in the Billing console's
+# "Cost allocation tags" to see spend per lane in Cost Explorer).
+CREATED_AT_TAG = "CreatedAt"
+EXPIRES_AT_TAG = "ExpiresAt"
+COST_TAG = "CostLane"
+LANE_TAG_KEYS = (CREATED_AT_TAG, EXPIRES_AT_TAG, COST_TAG)
+
+
+def review_lane(pr: int) -> str:
+    """The lane of an app pull request: ``pr-<number>``."""
+    return f"{REVIEW_LANE_PREFIX}{pr}"
+
+
+def review_pipeline_name(service: str, env: str) -> str:
+    return fit(f"{service}-{env}-review", LIMIT_PIPELINE_NAME)
+
+
+def reaper_project_name(env: str) -> str:
+    return codebuild_project_name(env, "reaper")
+
+
+def reaper_schedule_name(env: str) -> str:
+    return fit(f"{PROJECT}-{env}-reaper", LIMIT_SCHEDULE_NAME)
+
+
+def sleep_action_name(service: str, env: str, lane: str, kind: str) -> str:
+    """Application Auto Scaling scheduled action of a lane (kind: sleep or wake)."""
+    return fit(f"{service}-{env}-{lane}-{kind}", LIMIT_SCHEDULED_ACTION_NAME)
+
+
+def ecs_scalable_resource_id(cluster_name: str, ecs_service: str) -> str:
+    """Application Auto Scaling's id of an ECS service: ``service/<cluster>/<service>``."""
+    return f"service/{cluster_name}/{ecs_service}"
+
+
+LIMIT_SCHEDULE_NAME = 64
+LIMIT_SCHEDULED_ACTION_NAME = 256
