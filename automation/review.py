@@ -130,10 +130,19 @@ def review_command(service: str, env: str, pr: int, event: str) -> str:
     return f"python -m automation review {service}-{env} --pr {pr} --event {event}"
 
 
-def review_lane_check(pr: int | str, event: str) -> None:
-    """Bad --pr or --event fail before anything else runs."""
+def review_lane_check(pr: int | str, event: str, image: str | None) -> None:
+    """Bad --pr, --event or --image fail before anything else runs."""
     review.lane_for(pr)
-    review.action(event)
+    if review.action(event) == "close":
+        return
+    if not image:
+        raise MultilaneError(
+            f"--image is required for a pull request {event!r} event: the image the build pushed for this commit"
+        )
+    try:
+        params.check_image(image)
+    except ValueError as err:
+        raise MultilaneError(f"--image {err}") from None
 
 
 def run_review(
@@ -172,14 +181,8 @@ def run_review(
         state = "removed" if out.status == "ok" else "failed"
         comment = _with(comment, state=state, detail="" if state == "removed" else out.message)
     else:
-        if not image:
-            raise MultilaneError(
-                f"--image is required for a pull request {event!r} event: the image the build pushed for this commit"
-            )
-        try:
-            params.check_image(image)
-        except ValueError as err:
-            raise MultilaneError(f"--image {err}") from None
+        review_lane_check(pr, event, image)
+        assert image is not None
         try:
             if not backend.stack_exists(target.stack):
                 check_capacity(backend, target, runner.params_dir)

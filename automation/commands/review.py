@@ -76,7 +76,7 @@ def comment_sink(args: argparse.Namespace, service: str, env: str) -> CommentSin
 def run_review(args: argparse.Namespace) -> int:
     start = time.monotonic()
     service, env = lifecycle.service_env(args.service_env)
-    review.review_lane_check(args.pr, args.event)
+    review.review_lane_check(args.pr, args.event, args.image)
     sink = comment_sink(args, service, env)
     runner = make_runner(args)
     result = review.run_review(
