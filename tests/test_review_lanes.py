@@ -56,7 +56,7 @@ def review(pr: int | str, event: str, comments, image: str | None = None, *extra
 def test_pull_request_opened_pushed_closed(fake, clock, tmp_path, capsys) -> None:
     comments = tmp_path / "comments"
     assert review(42, "opened", comments, IMAGE) == 0
-    opened = (comments / DirectoryComments(comments).path(42, "<!-- multilane-review-lane:user-api-dev -->").name)
+    opened = comments / DirectoryComments(comments).path(42, "<!-- multilane-review-lane:user-api-dev -->").name
     first_body = opened.read_text()
     clock.now = T0 + timedelta(hours=5)
     assert review(42, "synchronize", comments, IMAGE_2) == 0
