@@ -24,9 +24,10 @@ from typing import Any
 
 from automation.progress import StackOutcome
 from automation.review_comment import CommentSink, ReviewComment, marker
-from components import lifetime, naming, params, review, routing, stackname
+from components import lifetime, naming, params, review, stackname
 from components.errors import MultilaneError
 from components.lifetime import Lifetime, ReapCandidate, ReapDecision
+from components.routing import priorities as routing
 from components.stackname import Target
 
 Clock = Callable[[], datetime]

@@ -26,7 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from components import lifetime, naming, routing
+from components import lifetime, naming
+from components.routing import carriers as routing
 
 MARKER_PREFIX = "<!-- multilane-review-lane:"
 

@@ -26,7 +26,6 @@ from typing import Any
 from automation import priority
 from automation.events import ChangeCollector, describe
 from automation.inputs import Request
-from automation.offline import STACKS_DIR, stack_file_config
 from automation.progress import Progress, StackOutcome
 from automation.workspace import (
     Backend,
@@ -37,6 +36,7 @@ from automation.workspace import (
 )
 from components import naming, params
 from components.errors import MultilaneError
+from components.stackconfig import STACKS_DIR, stack_file_config
 from components.stackname import Target
 
 DEFAULT_PARALLEL = 4
@@ -46,7 +46,7 @@ ROOT_DIR = Path(__file__).resolve().parent.parent
 PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
 
 # What each layer's program reads from the layers below (require_output in
-# components/boot.py and components/lane.py; tests/test_runner.py keeps these
+# components/layers/boot.py and components/layers/lane/; tests/test_runner.py keeps these
 # in step with the code).
 READS: dict[tuple[str, str], tuple[str, ...]] = {
     ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId", "AlarmTopicArn"),
@@ -80,13 +80,13 @@ class RetryPolicy:
 def _allocate(*args: Any, **kwargs: Any) -> list[int]:
     from components import routing
 
-    return routing.allocate_priorities(*args, **kwargs)
+    return routing.priorities.allocate_priorities(*args, **kwargs)
 
 
 def _rule_count(lane: str, carriers: list[str]) -> int:
     from components import routing
 
-    return len(routing.lane_rule_conditions(lane, carriers))
+    return len(routing.carriers.lane_rule_conditions(lane, carriers))
 
 
 def read_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
@@ -174,7 +174,7 @@ class Runner:
         assert target.service is not None
         lanes = [t.lane for t, _ in live_lanes(self.backend, target.service, target.env, self.params_dir)]
         service = params.load_service(target.service, target.env, self.params_dir)
-        routing.check_capacity([x for x in lanes if x], list(service.lane_carriers), lane=target.lane)
+        routing.priorities.check_capacity([x for x in lanes if x], list(service.lane_carriers), lane=target.lane)
 
     def _check_no_dependents(self, targets: list[Target]) -> None:
         """Refuse to destroy a lower stack that stacks outside this run still read."""

@@ -2,7 +2,7 @@
 
 Everything the runner needs from Pulumi goes through :class:`Backend`, so the
 ordering, parallelism, retries, pre-checks, promotion and rollback logic can be
-tested against a fake (automation/fake.py) that replays recorded engine
+tested against a fake (harness/fake.py) that replays recorded engine
 events. :class:`PulumiBackend` is the only code that talks to the CLI; it
 translates Pulumi's exceptions into the three below and nothing else.
 

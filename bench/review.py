@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automation.offline import placeholder_outputs, run_stack
 from bench._figure import Figure
 from components import lifetime, naming, params
+from harness.offline import placeholder_outputs, run_stack
 
 SERVICE = "user-api"
 ENV = "dev"

@@ -461,8 +461,8 @@ def check_image(value: str) -> str:
 
 
 # Placeholder images a lane may run before the app's first build
-# (bootstrapImage). The lane configures them (components/lane.py,
-# bootstrap_command) to listen on containerPort and answer 200 on every path,
+# (bootstrapImage). The lane configures them (components/layers/lane/,
+# container.bootstrap_command) to listen on containerPort and answer 200 on every path,
 # so the target group's health check on healthCheckPath passes; an arbitrary
 # image (nginx alone listens on 80 and answers 404 for /actuator/health)
 # would never turn healthy.

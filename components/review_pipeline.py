@@ -74,7 +74,7 @@ def closed_condition(*, run_when_closed: bool) -> dict:
 def review_stages(
     service: str, env: str, svc: ServiceParams, pp: PipelinesParams, build_project: str, deploy_project: str
 ) -> list[dict]:
-    from . import pipelines as p
+    from .layers.pipelines import stages as p
 
     assert svc.app is not None
     lane = f"{naming.REVIEW_LANE_PREFIX}#{{variables.{PR_NUMBER}}}"

@@ -1,7 +1,7 @@
 """The emulator: answers each Pulumi registration by creating it in moto.
 
 ``Emulator.run(stack, ...)`` runs the real program through
-``automation.offline.run_stack`` with :meth:`Emulator.resource_hook`. Each
+``harness.offline.run_stack`` with :meth:`Emulator.resource_hook`. Each
 custom resource goes to the handler registered for its type (``@emulates``),
 which calls the AWS API through boto3 (moto in-process, or moto's server via
 ``endpoint_url``) and returns the id and the state in Pulumi property names
@@ -28,7 +28,7 @@ import pulumi
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
-from automation.offline import PROVIDER_PREFIX, Recording, Registration, run_stack
+from harness.offline import PROVIDER_PREFIX, Recording, Registration, run_stack
 
 from . import model
 

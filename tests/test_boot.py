@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from automation.offline import Recording, Registration, run_stack
-from components import boot, iam, naming, params
+from components import iam, naming, params
 from components.errors import MultilaneError
+from components.layers import boot
+from harness.offline import Recording, Registration, run_stack
 from tests.conftest import edit_json
 from tests.iam_eval import ALLOW, EXPLICIT_DENY, evaluate, matching_sids
 
@@ -269,7 +270,7 @@ def test_non_production_albs_log_only_when_params_say_so(rec, params_dir: Path):
 def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stack):
     env = stack.rsplit("-", 1)[1]
     rec = run_stack(stack)
-    scope = iam.Scope(
+    scope = iam.pipeline_roles.Scope(
         account="123456789012",
         region="ap-southeast-2",
         env=env,
@@ -279,8 +280,10 @@ def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stac
         production=env == "prod",
         services=tuple(params.services(env)),
     )
-    mine = iam.boot_deploy_policy(scope, "p")
-    other = iam.boot_deploy_policy(iam.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p")
+    mine = iam.pipeline_roles.boot_deploy_policy(scope, "p")
+    other = iam.pipeline_roles.boot_deploy_policy(
+        iam.pipeline_roles.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p"
+    )
 
     def a(service: str, resource: str) -> str:
         return f"arn:aws:{service}:ap-southeast-2:123456789012:{resource}"

@@ -1,4 +1,4 @@
-"""The pipeline roles' policies (components/iam.py), evaluated and linted.
+"""The pipeline roles' policies (components/iam/), evaluated and linted.
 
 A table of (role, action, resource, context) -> allow / explicit-deny /
 implicit-deny covers the article's intent (`Allow app-*`, `Deny boot-*,
@@ -41,7 +41,7 @@ def as_identity(trust_policy: dict) -> dict:
     }
 
 
-SCOPE = iam.Scope(
+SCOPE = iam.pipeline_roles.Scope(
     account=ACCOUNT,
     region=REGION,
     env="dev",
@@ -52,19 +52,25 @@ SCOPE = iam.Scope(
     # user-api-dev-tools: a look-alike whose lane stacks "user-api-dev-*" matches.
     services=("user-api", "order-api", "user-api-dev-tools"),
 )
-PROD = iam.Scope(**{**SCOPE.__dict__, "env": "prod", "production": True, "state_bucket": "acme-multilane-state-prod"})
-ADMIN = {"Version": iam.VERSION, "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+PROD = iam.pipeline_roles.Scope(
+    **{**SCOPE.__dict__, "env": "prod", "production": True, "state_bucket": "acme-multilane-state-prod"}
+)
+ADMIN = {"Version": iam.documents.VERSION, "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 POLICIES = {
-    "pipeline": iam.codepipeline_policy(SCOPE, ["multilane-dev-user-api-build", "multilane-dev-user-api-deploy"]),
-    "infra": iam.infra_deploy_policy(SCOPE, "multilane-dev-infra-deploy"),
-    "boot": iam.boot_deploy_policy(SCOPE, "multilane-dev-boot-deploy"),
-    "app": iam.app_deploy_policy(SCOPE, "user-api", "multilane-dev-user-api-deploy"),
-    "build": iam.app_build_policy(SCOPE, "user-api", "multilane-dev-user-api-build"),
-    "boot-prod": iam.boot_deploy_policy(PROD, "multilane-prod-boot-deploy"),
+    "pipeline": iam.pipeline_roles.codepipeline_policy(
+        SCOPE, ["multilane-dev-user-api-build", "multilane-dev-user-api-deploy"]
+    ),
+    "infra": iam.pipeline_roles.infra_deploy_policy(SCOPE, "multilane-dev-infra-deploy"),
+    "boot": iam.pipeline_roles.boot_deploy_policy(SCOPE, "multilane-dev-boot-deploy"),
+    "app": iam.pipeline_roles.app_deploy_policy(SCOPE, "user-api", "multilane-dev-user-api-deploy"),
+    "build": iam.pipeline_roles.app_build_policy(SCOPE, "user-api", "multilane-dev-user-api-build"),
+    "boot-prod": iam.pipeline_roles.boot_deploy_policy(PROD, "multilane-prod-boot-deploy"),
     # The deploy project's trust policy, read as an identity policy on sts:AssumeRole.
-    "trust": as_identity(iam.trust("codebuild.amazonaws.com", account=ACCOUNT, source_arns=[DEPLOY_PROJECT_ARN])),
-    "exec": iam.lane_execution_policy(
+    "trust": as_identity(
+        iam.documents.trust("codebuild.amazonaws.com", account=ACCOUNT, source_arns=[DEPLOY_PROJECT_ARN])
+    ),
+    "exec": iam.lane_roles.lane_execution_policy(
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
@@ -285,7 +291,7 @@ TABLE = [
         "app",
         "iam:AttachRolePolicy",
         LANE_ROLE,
-        {"iam:PolicyARN": iam.ECS_TASK_EXECUTION_POLICY, **UNDER_BOUNDARY},
+        {"iam:PolicyARN": iam.actions.ECS_TASK_EXECUTION_POLICY, **UNDER_BOUNDARY},
         ALLOW,
         False,
     ),
@@ -620,14 +626,14 @@ def test_the_table_covers_every_role_and_every_outcome():
 
 
 def test_app_roles_are_per_service():
-    order = iam.app_deploy_policy(SCOPE, "order-api", "multilane-dev-order-api-deploy")
+    order = iam.pipeline_roles.app_deploy_policy(SCOPE, "order-api", "multilane-dev-order-api-deploy")
     assert evaluate([order], "s3:PutObject", stack_file("order-api-dev-gray")) == ALLOW
     assert evaluate([order], "s3:PutObject", stack_file("user-api-dev-gray")) == EXPLICIT_DENY
 
 
 def test_a_service_whose_name_prefixes_another_cannot_write_the_others_state():
     # "user" must not reach "user-api": the lane glob is "{service}-{env}-*".
-    user = iam.app_deploy_policy(SCOPE, "user", "multilane-dev-user-deploy")
+    user = iam.pipeline_roles.app_deploy_policy(SCOPE, "user", "multilane-dev-user-deploy")
     assert evaluate([user], "s3:PutObject", stack_file("user-dev-gray")) == ALLOW
     assert evaluate([user], "s3:PutObject", stack_file("user-api-dev-gray")) == EXPLICIT_DENY
 
@@ -635,7 +641,7 @@ def test_a_service_whose_name_prefixes_another_cannot_write_the_others_state():
 def test_name_prefixes_shared_between_services_are_closed_by_the_service_tag():
     # The ECS service name is "{service}-{lane}": "user-*" also matches
     # user-api's lanes; the Service tag keeps service "user" out.
-    user = iam.app_deploy_policy(SCOPE, "user", "multilane-dev-user-deploy")
+    user = iam.pipeline_roles.app_deploy_policy(SCOPE, "user", "multilane-dev-user-deploy")
     resource = arn("ecs", "service/multilane-dev/user-api-gray")
     assert evaluate([user], "ecs:UpdateService", resource, LANE_TAGGED) == EXPLICIT_DENY
     own = {"aws:ResourceTag/Layer": "lane", "aws:ResourceTag/Service": "user"}
@@ -643,30 +649,30 @@ def test_name_prefixes_shared_between_services_are_closed_by_the_service_tag():
 
 
 def test_kms_alias_is_matched_through_the_key_aliases():
-    scope = iam.Scope(
+    scope = iam.pipeline_roles.Scope(
         **{**SCOPE.__dict__, "state_kms_key_arn": "arn:aws:kms:ap-southeast-2:123456789012:alias/multilane"}
     )
-    policy = iam.app_deploy_policy(scope, "user-api", "p")
+    policy = iam.pipeline_roles.app_deploy_policy(scope, "user-api", "p")
     key = arn("kms", "key/1234")
     assert evaluate([policy], "kms:Decrypt", key, {"kms:ResourceAliases": ["alias/multilane"]}) == ALLOW
     assert evaluate([policy], "kms:Decrypt", key, {"kms:ResourceAliases": ["alias/other"]}) == IMPLICIT_DENY
 
 
 def test_without_a_kms_key_no_kms_access_is_granted():
-    scope = iam.Scope(**{**SCOPE.__dict__, "state_kms_key_arn": None})
-    policy = iam.app_deploy_policy(scope, "user-api", "p")
+    scope = iam.pipeline_roles.Scope(**{**SCOPE.__dict__, "state_kms_key_arn": None})
+    policy = iam.pipeline_roles.app_deploy_policy(scope, "user-api", "p")
     assert evaluate([policy], "kms:Decrypt", KEY) == IMPLICIT_DENY
 
 
 def test_the_artifact_bucket_policy_denies_plain_http():
     bucket = f"arn:aws:s3:::{ARTIFACTS}"
-    policy = iam.artifact_bucket_policy(bucket)
+    policy = iam.buckets.artifact_bucket_policy(bucket)
     assert evaluate([policy, ADMIN], "s3:GetObject", f"{bucket}/x", {"aws:SecureTransport": False}) == EXPLICIT_DENY
     assert evaluate([policy, ADMIN], "s3:GetObject", f"{bucket}/x", {"aws:SecureTransport": True}) == ALLOW
 
 
 def test_trust_policies_name_one_service():
-    doc = iam.trust("codebuild.amazonaws.com")
+    doc = iam.documents.trust("codebuild.amazonaws.com")
     [stmt] = doc["Statement"]
     assert stmt["Principal"] == {"Service": "codebuild.amazonaws.com"} and stmt["Action"] == "sts:AssumeRole"
 
@@ -745,7 +751,7 @@ JUSTIFIED = {
     ("RESOURCE_MISMATCH", "ec2:CreateSecurityGroup"),
     # Likewise a rule change is authorized against the group (tag-scoped) and
     # the rule; the rule-side statement names only security-group-rule ARNs.
-    *(("RESOURCE_MISMATCH", a) for a in iam.SECURITY_GROUP_RULE_ACTIONS),
+    *(("RESOURCE_MISMATCH", a) for a in iam.actions.SECURITY_GROUP_RULE_ACTIONS),
     # DeregisterTaskDefinition is scoped to the service's families (issue 12,
     # confused deputy); parliament's database lists no resource type for it.
     ("RESOURCE_MISMATCH", "ecs:DeregisterTaskDefinition"),
@@ -777,15 +783,15 @@ KEYS = [None, KEY, "arn:aws:kms:ap-southeast-2:123456789012:alias/multilane"]
 # table; parliament's identity-policy checks do not apply to it.
 @pytest.mark.parametrize("role", sorted(set(POLICIES) - {"trust"}))
 def test_policies_pass_parliament(role, key):
-    scope = iam.Scope(**{**SCOPE.__dict__, "state_kms_key_arn": key})
+    scope = iam.pipeline_roles.Scope(**{**SCOPE.__dict__, "state_kms_key_arn": key})
     docs = {
-        "pipeline": lambda: iam.codepipeline_policy(scope, ["multilane-dev-user-api-build"]),
-        "infra": lambda: iam.infra_deploy_policy(scope, "multilane-dev-infra-deploy"),
-        "boot": lambda: iam.boot_deploy_policy(scope, "multilane-dev-boot-deploy"),
-        "app": lambda: iam.app_deploy_policy(scope, "user-api", "multilane-dev-user-api-deploy"),
-        "build": lambda: iam.app_build_policy(scope, "user-api", "multilane-dev-user-api-build"),
-        "boot-prod": lambda: iam.boot_deploy_policy(
-            iam.Scope(**{**PROD.__dict__, "state_kms_key_arn": key}), "multilane-prod-boot-deploy"
+        "pipeline": lambda: iam.pipeline_roles.codepipeline_policy(scope, ["multilane-dev-user-api-build"]),
+        "infra": lambda: iam.pipeline_roles.infra_deploy_policy(scope, "multilane-dev-infra-deploy"),
+        "boot": lambda: iam.pipeline_roles.boot_deploy_policy(scope, "multilane-dev-boot-deploy"),
+        "app": lambda: iam.pipeline_roles.app_deploy_policy(scope, "user-api", "multilane-dev-user-api-deploy"),
+        "build": lambda: iam.pipeline_roles.app_build_policy(scope, "user-api", "multilane-dev-user-api-build"),
+        "boot-prod": lambda: iam.pipeline_roles.boot_deploy_policy(
+            iam.pipeline_roles.Scope(**{**PROD.__dict__, "state_kms_key_arn": key}), "multilane-prod-boot-deploy"
         ),
         "exec": lambda: POLICIES["exec"],
     }
@@ -800,7 +806,7 @@ def test_policies_fit_the_inline_policy_size_limit():
     # Allow statements) and one managed guard policy (its Deny statements),
     # which IAM caps at 6,144 characters.
     for role, doc in POLICIES.items():
-        grants, guard = iam.split_guard(doc)
+        grants, guard = iam.documents.split_guard(doc)
         assert len(json.dumps(grants, separators=(",", ":"))) <= 10240, role
         assert len(json.dumps(guard, separators=(",", ":"))) <= 6144, role
 
@@ -811,8 +817,8 @@ def test_policies_fit_the_inline_policy_size_limit():
 def _lane_requests(rec, env: str) -> list[tuple[str, str, dict]]:
     """(action, resource ARN, context) for every create and change the lane
     program's resources need from the deploy role."""
-    from automation.offline import ACCOUNT as ACCT
-    from automation.offline import REGION as REG
+    from harness.offline import ACCOUNT as ACCT
+    from harness.offline import REGION as REG
 
     def a(service: str, resource: str) -> str:
         return f"arn:aws:{service}:{REG}:{ACCT}:{resource}"
@@ -859,15 +865,15 @@ def _lane_requests(rec, env: str) -> list[tuple[str, str, dict]]:
 
 @pytest.mark.parametrize("stack", ["user-api-dev-gray", "user-api-dev-default", "order-api-dev-gray"])
 def test_the_app_deploy_role_can_deploy_what_the_lane_program_registers(stack):
-    from automation.offline import ACCOUNT as ACCT
-    from automation.offline import REGION as REG
-    from automation.offline import run_stack
+    from harness.offline import ACCOUNT as ACCT
+    from harness.offline import REGION as REG
+    from harness.offline import run_stack
 
     service = stack.rsplit("-dev-", 1)[0]
     rec = run_stack(stack)
-    scope = iam.Scope(**{**SCOPE.__dict__, "account": ACCT, "region": REG})
-    mine = iam.app_deploy_policy(scope, service, "p")
-    other = iam.app_deploy_policy(scope, "order-api" if service == "user-api" else "user-api", "p")
+    scope = iam.pipeline_roles.Scope(**{**SCOPE.__dict__, "account": ACCT, "region": REG})
+    mine = iam.pipeline_roles.app_deploy_policy(scope, service, "p")
+    other = iam.pipeline_roles.app_deploy_policy(scope, "order-api" if service == "user-api" else "user-api", "p")
     requests = _lane_requests(rec, "dev")
     assert {r[0] for r in requests} >= {"ecs:CreateService", "ecs:RegisterTaskDefinition", "cloudwatch:PutMetricAlarm"}
     for action, resource, context in requests:
@@ -881,7 +887,7 @@ def test_the_app_deploy_role_can_deploy_what_the_lane_program_registers(stack):
 # --- issue 12: the escalation chain, end to end ---------------------------------------------
 
 EVIL = f"arn:aws:iam::{ACCOUNT}:role{naming.lane_role_path('user-api', 'dev')}evil"
-LANE_BOUNDARY = iam.lane_boundary_policy(
+LANE_BOUNDARY = iam.pipeline_roles.lane_boundary_policy(
     partition="aws", region=REGION, account_id=ACCOUNT, service="user-api", env="dev", secret_arns=[SECRET]
 )
 
@@ -926,7 +932,7 @@ def test_the_lane_role_escalation_chain_is_denied_end_to_end():
 
 
 def test_the_lane_boundary_names_exactly_the_services_secrets_and_key():
-    with_key = iam.lane_boundary_policy(
+    with_key = iam.pipeline_roles.lane_boundary_policy(
         partition="aws",
         region=REGION,
         account_id=ACCOUNT,
@@ -945,7 +951,7 @@ def test_the_lane_boundary_names_exactly_the_services_secrets_and_key():
 
 def test_trust_policies_carry_source_account_and_source_arn():
     project = arn("codebuild", "project/multilane-dev-user-api-deploy")
-    doc = iam.trust("codebuild.amazonaws.com", account=ACCOUNT, source_arns=[project])
+    doc = iam.documents.trust("codebuild.amazonaws.com", account=ACCOUNT, source_arns=[project])
     [stmt] = doc["Statement"]
     as_identity = {"Statement": [{**{k: v for k, v in stmt.items() if k != "Principal"}, "Resource": "*"}]}
     ok = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": project}
@@ -957,13 +963,13 @@ def test_trust_policies_carry_source_account_and_source_arn():
 
 
 def test_a_look_alike_service_is_excluded_only_when_it_exists():
-    scope = iam.Scope(**{**SCOPE.__dict__, "services": ("user-api",)})
-    alone = iam.app_deploy_policy(scope, "user-api", "p")
+    scope = iam.pipeline_roles.Scope(**{**SCOPE.__dict__, "services": ("user-api",)})
+    alone = iam.pipeline_roles.app_deploy_policy(scope, "user-api", "p")
     # user-api's lane "tools-dev-gray" and service user-api-dev-tools' lane
     # "gray" are the same stack name; with the look-alike declared the grant
     # leaves its stacks out (the day-one name rules refuse such pairs).
     assert evaluate([alone], "s3:PutObject", stack_file("user-api-dev-tools-dev-gray")) == ALLOW
     assert evaluate([POLICIES["app"]], "s3:PutObject", stack_file("user-api-dev-tools-dev-gray")) == EXPLICIT_DENY
-    tools = iam.app_deploy_policy(SCOPE, "user-api-dev-tools", "p")
+    tools = iam.pipeline_roles.app_deploy_policy(SCOPE, "user-api-dev-tools", "p")
     assert evaluate([tools], "s3:PutObject", stack_file("user-api-dev-tools-dev-gray")) == ALLOW
     assert evaluate([tools], "s3:PutObject", stack_file("user-api-dev-gray")) == EXPLICIT_DENY

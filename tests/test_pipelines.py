@@ -1,4 +1,4 @@
-"""The pipelines-{env} stack under the recording harness (automation/offline.py)."""
+"""The pipelines-{env} stack under the recording harness (harness/offline.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from automation.offline import Recording, run_stack
-from components import iam, naming, params, pipelines
+from components import iam, naming, params
 from components.errors import MultilaneError
+from components.layers.pipelines import stages as pipelines
 from components.program import run as run_program
+from harness.offline import Recording, run_stack
 from tests.conftest import edit_json
 from tests.iam_eval import ALLOW, EXPLICIT_DENY, evaluate
 
@@ -410,11 +411,11 @@ def test_each_service_gets_a_lane_boundary_at_the_arn_lane_roles_name(dev):
         boundary = policies[name]
         assert boundary["path"] == naming.lane_boundary_policy_path(service, "dev")
         arn_ = f"arn:aws:iam::123456789012:policy{boundary['path']}{name}"
-        assert arn_ == iam.lane_boundary_arn("aws", "123456789012", service, "dev")
+        assert arn_ == iam.pipeline_roles.lane_boundary_arn("aws", "123456789012", service, "dev")
         doc = json.loads(boundary["policy"])
         secrets = list(params.load_service(service, "dev").secrets.values())
         for secret in secrets:
-            assert evaluate([doc], *iam.secret_resource(secret)) == ALLOW
+            assert evaluate([doc], *iam.lane_roles.secret_resource(secret)) == ALLOW
         assert evaluate([doc], "iam:CreateUser", "arn:aws:iam::123456789012:user/x") != ALLOW
 
 

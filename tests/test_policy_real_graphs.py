@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from automation.offline import Recording, run_stack
 from components import params
+from harness.offline import Recording, run_stack
 from policy import pipeline_roles
 from policy.adapter import PackResult, run_policies, stack_args
 from policy.iam import attached_documents

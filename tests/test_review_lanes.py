@@ -10,8 +10,8 @@ import pytest
 
 from automation.cli import main
 from automation.commands import common
-from automation.fake import FakeBackend
 from automation.review_comment import DirectoryComments, traceparent
+from harness.fake import FakeBackend
 from tests.runner_helpers import IMAGE, LOWER, Sleeps
 
 IMAGE_2 = IMAGE.replace("sha-abc123", "sha-def456")

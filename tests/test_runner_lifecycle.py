@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from automation import lifecycle
-from automation.fake import FakeBackend
 from automation.workspace import OperationFailedError
 from components.errors import MultilaneError
+from harness.fake import FakeBackend
 from tests.runner_helpers import IMAGE, LOWER, make_runner
 
 GRAY_IMAGE = IMAGE.replace("sha-abc123", "sha-9a7e11")
@@ -157,9 +157,9 @@ def test_service_env_unknown():
 
 def test_promote_with_outputs_from_the_real_program(tmp_path):
     """The fake's stack outputs come from the real layer programs (offline harness),
-    so the image promote reads and writes goes through components/lane.py."""
-    from automation.offline import run_stack
+    so the image promote reads and writes goes through components/layers/lane/."""
     from components import naming
+    from harness.offline import run_stack
 
     fake = FakeBackend()
 

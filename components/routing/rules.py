@@ -1,13 +1,13 @@
-"""An ALB listener evaluator: which target group does a request reach?
+"""What an ALB listener rule is, when its conditions hold, and reading rules back.
 
-Applies Application Load Balancer rule semantics to a neutral rule shape, so
-the rules the program registers (offline harness) and the rules a listener
-reports (boto3 ``describe_rules``, e.g. against moto) can be replayed against
-request headers.
+A neutral rule shape (:class:`Rule`) that the program's conditions
+(:func:`rules_from_conditions`), a listener's ``describe_rules`` response
+(:func:`rules_from_describe_rules`) and the policy pack all share, with ALB's
+documented matching (:func:`condition_holds`) and limits
+(:func:`validate_rules`). Which target a whole request reaches is the
+harness's evaluator (``harness/alb_eval.py``).
 
-Documented ALB behaviour it models:
-- rules are evaluated in ascending priority; the first whose conditions all
-  hold wins; with none, the listener's default action applies;
+Documented ALB behaviour modelled here:
 - conditions of a rule are ANDed; the strings of one condition are ORed;
 - ``values``: the whole header value must match, case-insensitively, with
   ``*`` (zero or more characters) and ``?`` (exactly one);
@@ -25,20 +25,18 @@ that routing is the same under every reading (:data:`ALL_SEMANTICS`):
   (RFC 9110 parsers do) before matching.
 
 :func:`validate_rules` rejects what ALB would reject (limits, regex
-features); :func:`evaluate` calls it first, so a rule set that passes here
-cannot rely on something AWS refuses.
+features), so a rule set that passes here cannot rely on something AWS refuses.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import routing
+from . import carriers, limits
 
 LISTENER_RULE_TYPES = frozenset({"aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"})
 
@@ -105,8 +103,8 @@ def validate_rules(rules: Sequence[Rule]) -> None:
     seen: dict[tuple[str, int], Rule] = {}
     for rule in rules:
         where = f"rule at priority {rule.priority}"
-        if not routing.PRIORITY_MIN <= rule.priority <= routing.PRIORITY_MAX:
-            raise RuleError(f"{where}: priority outside {routing.PRIORITY_MIN}..{routing.PRIORITY_MAX}")
+        if not limits.PRIORITY_MIN <= rule.priority <= limits.PRIORITY_MAX:
+            raise RuleError(f"{where}: priority outside {limits.PRIORITY_MIN}..{limits.PRIORITY_MAX}")
         key = (rule.listener, rule.priority)
         if key in seen:
             raise RuleError(f"{where}: two rules share the priority on one listener (PriorityInUse)")
@@ -115,16 +113,16 @@ def validate_rules(rules: Sequence[Rule]) -> None:
             raise RuleError(f"{where}: a non-default rule needs at least one condition")
         evaluations = wildcards = 0
         for cond in rule.conditions:
-            if len(cond.header) > routing.ALB_MAX_HEADER_NAME_LEN or not cond.header:
+            if len(cond.header) > limits.ALB_MAX_HEADER_NAME_LEN or not cond.header:
                 raise RuleError(f"{where}: header name {cond.header!r} is empty or over 40 characters")
             if bool(cond.values) == bool(cond.regex_values):
                 raise RuleError(f"{where}: a condition needs values or regex_values, not both or neither")
             strings = cond.values or cond.regex_values
-            if len(strings) > routing.ALB_MAX_VALUES_PER_CONDITION:
+            if len(strings) > limits.ALB_MAX_VALUES_PER_CONDITION:
                 raise RuleError(f"{where}: {len(strings)} strings in one condition (limit 3)")
             evaluations += len(strings)
             for s in strings:
-                if len(s) > routing.ALB_MAX_VALUE_LEN:
+                if len(s) > limits.ALB_MAX_VALUE_LEN:
                     raise RuleError(f"{where}: {len(s)}-character string (limit 128)")
                 if any(ord(ch) < 0x20 or ord(ch) > 0x7E for ch in s):
                     raise RuleError(f"{where}: {s!r} holds a control or non-ASCII character")
@@ -134,9 +132,9 @@ def validate_rules(rules: Sequence[Rule]) -> None:
                     raise RuleError(f"{where}: regex {rx!r} uses a feature ALB does not support")
                 re.compile(rx)
         evaluations += len(rule.source_cidrs)
-        if evaluations > routing.ALB_MAX_MATCH_EVALUATIONS_PER_RULE:
+        if evaluations > limits.ALB_MAX_MATCH_EVALUATIONS_PER_RULE:
             raise RuleError(f"{where}: {evaluations} match evaluations (limit 5 per rule)")
-        if wildcards > routing.ALB_MAX_WILDCARDS_PER_RULE:
+        if wildcards > limits.ALB_MAX_WILDCARDS_PER_RULE:
             raise RuleError(f"{where}: {wildcards} wildcards (limit 5 per rule)")
 
 
@@ -180,42 +178,10 @@ def condition_holds(cond: HeaderCondition, headers: Headers, semantics: Semantic
     return False
 
 
-def source_holds(rule: Rule, source_ip: str | None) -> bool:
-    """A rule's source-ip condition; ``None`` (source not given) is any
-    source the rule allows, so header-only questions stay as they were."""
-    if not rule.source_cidrs or source_ip is None:
-        return True
-    address = ipaddress.ip_address(source_ip)
-    return any(address in ipaddress.ip_network(c) for c in rule.source_cidrs)
-
-
-def matching_rule(
-    rules: Sequence[Rule], headers: Headers, semantics: Semantics = Semantics(), source_ip: str | None = None
-) -> Rule | None:
-    """The rule that wins (lowest priority whose conditions all hold), if any."""
-    validate_rules(rules)
-    for rule in sorted(rules, key=lambda r: r.priority):
-        if all(condition_holds(c, headers, semantics) for c in rule.conditions) and source_holds(rule, source_ip):
-            return rule
-    return None
-
-
-def evaluate(
-    rules: Sequence[Rule],
-    default_target: str,
-    headers: Headers,
-    semantics: Semantics = Semantics(),
-    source_ip: str | None = None,
-) -> str:
-    """The target group a request with ``headers`` (from ``source_ip``) reaches."""
-    rule = matching_rule(rules, headers, semantics, source_ip)
-    return rule.target if rule else default_target
-
-
 # --- adapters ---------------------------------------------------------------------
 
 
-def _forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str) -> str:
+def forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str) -> str:
     """The target group of the single forward action (weighted forwards to one group too)."""
     forwards = [a for a in actions if str(a.get(type_key, "")).lower() == "forward"]
     if len(actions) != 1 or len(forwards) != 1:
@@ -228,43 +194,6 @@ def _forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_
         group = groups[0]
         return str(group.get("arn") or group.get("TargetGroupArn"))
     raise RuleError(f"forward action to {len(groups)} target groups is not modelled: {action!r}")
-
-
-def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
-    """Rules from the offline harness (``automation.offline.Recording`` or its
-    registrations): ``aws:lb/listenerRule:ListenerRule`` inputs, camelCase."""
-    regs = getattr(recording_or_registrations, "registrations", recording_or_registrations)
-    out: list[Rule] = []
-    for reg in regs:
-        if reg.type not in LISTENER_RULE_TYPES:
-            continue
-        inputs = reg.inputs
-        conditions = []
-        sources: tuple[str, ...] = ()
-        for cond in inputs.get("conditions") or []:
-            unsupported = set(cond) - {"httpHeader", "sourceIp"}
-            if unsupported:
-                raise RuleError(f"{reg.name}: condition {sorted(unsupported)} is not modelled")
-            if "sourceIp" in cond:
-                sources += tuple(cond["sourceIp"]["values"])
-                continue
-            hh = cond["httpHeader"]
-            conditions.append(
-                HeaderCondition(
-                    header=hh["httpHeaderName"],
-                    values=tuple(hh.get("values") or ()),
-                    regex_values=tuple(hh.get("regexValues") or ()),
-                )
-            )
-        if "priority" not in inputs:
-            raise RuleError(f"{reg.name}: no priority (ALB would pick the next free one; multilane always sets it)")
-        target = _forward_target(
-            inputs.get("actions") or [], type_key="type", arn_key="targetGroupArn", fwd_key="forward"
-        )
-        out.append(
-            Rule(int(inputs["priority"]), tuple(conditions), target, str(inputs.get("listenerArn", "")), sources)
-        )
-    return out
 
 
 def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -> list[Rule]:
@@ -290,7 +219,7 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
                     regex_values=tuple(hh.get("RegexValues") or ()),
                 )
             )
-        target = _forward_target(
+        target = forward_target(
             raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
         )
         out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources))
@@ -301,7 +230,7 @@ def default_target_from_describe_rules(response: Mapping[str, Any]) -> str:
     """The forward target of the listener's default rule."""
     for raw in response.get("Rules", []):
         if raw.get("IsDefault") or raw.get("Priority") == "default":
-            return _forward_target(
+            return forward_target(
                 raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
             )
     raise RuleError("describe_rules response has no default rule")
@@ -309,14 +238,14 @@ def default_target_from_describe_rules(response: Mapping[str, Any]) -> str:
 
 def lane_of_rule(rule: Rule) -> str:
     """The lane a multilane rule routes to, or "" for a rule no lane owns."""
-    lanes = {routing.lane_of_pattern(c.header, rx) for c in rule.conditions for rx in c.regex_values} | (
+    lanes = {carriers.lane_of_pattern(c.header, rx) for c in rule.conditions for rx in c.regex_values} | (
         {None} if any(c.values for c in rule.conditions) else set()
     )
     return lanes.pop() if len(lanes) == 1 and None not in lanes else ""
 
 
 def taken_from_rules(rules: Sequence[Rule]) -> dict[int, str]:
-    """``taken`` for :func:`components.routing.allocate_priorities`: priority -> owning lane."""
+    """``taken`` for :func:`components.routing.priorities.allocate_priorities`: priority -> owning lane."""
     return {rule.priority: lane_of_rule(rule) for rule in rules}
 
 
@@ -326,7 +255,7 @@ def rules_from_conditions(
     target: str,
     listener: str = "",
 ) -> list[Rule]:
-    """Rules from :func:`components.routing.lane_rule_conditions` output
+    """Rules from :func:`components.carriers.lane_rule_conditions` output
     (pulumi-aws Python input shape, snake_case), one per priority."""
     if len(conditions_per_rule) != len(priorities):
         raise RuleError(f"{len(conditions_per_rule)} rules but {len(priorities)} priorities")
