@@ -111,7 +111,7 @@ SERVICE_TAG = "Service"
 LANE_TAG = "Lane"
 # Every tag key a multilane resource may carry ("Name" and "Tier" label the
 # infra network's resources); aws:TagKeys on create allows only these.
-TAG_KEYS = ("Env", "Layer", "ManagedBy", "Service", "Lane", "Name", "Tier")
+TAG_KEYS = ("Env", "Layer", "ManagedBy", "Service", "Lane", "Name", "Tier", "CostLane", "CreatedAt", "ExpiresAt")
 
 
 def tags(env: str, layer: str, service: str | None = None, lane: str | None = None) -> dict[str, str]:
@@ -343,8 +343,10 @@ def state_object_keys(stack_glob: str) -> list[str]:
     ]
 
 
-def lane_stack_glob(service: str, env: str) -> str:
-    return f"{lane_stack(service, env, '')}*"
+def lane_stack_glob(service: str, env: str, lane_prefix: str = "") -> str:
+    """``{service}-{env}-{lane_prefix}*``: every lane of the service, or (with
+    ``lane_prefix="pr-"``) only its review lanes."""
+    return f"{lane_stack(service, env, lane_prefix)}*"
 
 
 def boot_stack_glob(env: str) -> str:
@@ -373,8 +375,18 @@ def review_pipeline_name(service: str, env: str) -> str:
     return fit(f"{service}-{env}-review", LIMIT_PIPELINE_NAME)
 
 
-def reaper_project_name(env: str) -> str:
-    return codebuild_project_name(env, "reaper")
+def reaper_pipeline_name(env: str) -> str:
+    return fit(f"reaper-{env}", LIMIT_PIPELINE_NAME)
+
+
+def reaper_project_name(service: str, env: str) -> str:
+    """The service's reaper build: the reaper pipeline runs one per service, each
+    with the rights of that service's lanes only."""
+    return app_codebuild_project_name(service, env, "reaper")
+
+
+def scheduler_role_name(env: str) -> str:
+    return pipeline_role_name(env, "pipelines", "reaper-schedule")
 
 
 def reaper_schedule_name(env: str) -> str:

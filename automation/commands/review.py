@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("env", metavar="<env>", help="e.g. dev")
     p.add_argument("--dry-run", action="store_true", help="only print what would be destroyed")
+    p.add_argument(
+        "--service",
+        metavar="SERVICE",
+        help="only this service's lanes (the reaper pipeline runs one action per service)",
+    )
     add_common(p, parallel=False)
     p.set_defaults(func=run_reap)
 
@@ -89,7 +94,7 @@ def run_review(args: argparse.Namespace) -> int:
 def run_reap(args: argparse.Namespace) -> int:
     start = time.monotonic()
     runner = make_runner(args)
-    decisions, outcomes = review.reap(runner, args.env, dry_run=args.dry_run, clock=SEAMS.clock)
+    decisions, outcomes = review.reap(runner, args.env, dry_run=args.dry_run, clock=SEAMS.clock, service=args.service)
     failed = any(o.status == "failed" for o in outcomes)
     if args.json:
         doc = summary_json("reap", outcomes, time.monotonic() - start, runner.notes)
