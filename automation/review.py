@@ -244,7 +244,7 @@ def plan_reap(backend: Any, env: str, params_dir: Path, now: datetime) -> list[R
 
 
 def reap(
-    runner: Any, env: str, *, dry_run: bool, clock: Clock = utc_now
+    runner: Any, env: str, *, dry_run: bool, clock: Clock = utc_now, service: str | None = None
 ) -> tuple[list[ReapDecision], list[StackOutcome]]:
     """Destroy and remove every expired lane of ``env`` (``dry_run``: only decide)."""
     from automation.runner import remove_after_destroy
@@ -253,8 +253,15 @@ def reap(
         raise MultilaneError(
             f"env {env!r} has no params/infra-{env}.json; known envs: {', '.join(params.envs(runner.params_dir))}"
         )
+    if service is not None and service not in params.services(env, runner.params_dir):
+        raise MultilaneError(
+            f"--service {service!r} has no params/{service}-{env}.json; services of {env}: "
+            f"{', '.join(params.services(env, runner.params_dir))}"
+        )
     now = clock()
     decisions = plan_reap(runner.backend, env, runner.params_dir, now)
+    if service is not None:
+        decisions = [d for d in decisions if stackname.resolve(d.stack, runner.params_dir).service == service]
     outcomes: list[StackOutcome] = []
     if dry_run:
         return decisions, outcomes
