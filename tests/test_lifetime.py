@@ -143,9 +143,11 @@ def test_cron_subset_refuses_what_it_cannot_model(expression: str, why: str) -> 
 
 
 def test_sleep_schedule_params_errors_name_the_file_and_field(tmp_path) -> None:
-    src = params.PARAMS_DIR / "infra-dev.json"
-    text = src.read_text().rstrip().rstrip("}") + ', "lanes": {"sleep": {"timezone": "Mars/Olympus"}}}'
-    (tmp_path / "infra-dev.json").write_text(text)
+    import json
+
+    data = json.loads((params.PARAMS_DIR / "infra-dev.json").read_text())
+    data["lanes"] = {"sleep": {"timezone": "Mars/Olympus"}}
+    (tmp_path / "infra-dev.json").write_text(json.dumps(data))
     with pytest.raises(MultilaneError) as err:
         params.load_infra("dev", tmp_path)
     assert str(err.value).startswith("params/infra-dev.json") or "infra-dev.json" in str(err.value)

@@ -79,7 +79,11 @@ def test_one_infra_one_boot_and_one_app_pipeline_per_service(env):
     rec = run_stack(f"pipelines-{env}")
     services = params.services(env)
     assert len(services) >= 2
-    expected = [f"infra-{env}", f"boot-{env}", *(f"{s}-{env}" for s in services)]
+    # plus, per service, its review pipeline, and the env's reaper (issue 14)
+    expected = [f"infra-{env}", f"boot-{env}"]
+    for s in services:
+        expected += [f"{s}-{env}", f"{s}-{env}-review"]
+    expected.append(f"reaper-{env}")
     assert sorted(r.inputs["name"] for r in rec.of_type(PIPELINE)) == sorted(expected)
     assert rec.outputs["PipelineNames"] == expected
     assert rec.outputs["ArtifactBucketName"].startswith(naming.artifact_bucket_prefix(env))
@@ -379,7 +383,9 @@ def test_plan_pipelines_dev_shows_the_three_kinds_of_pipeline():
     out = result.stdout
     for name in ["infra-dev", "boot-dev", *(f"{s}-dev" for s in params.services("dev"))]:
         assert f"name={name}," in out
-    assert out.count("executionMode=PARALLEL") == 1 + len(params.services("dev"))
+    # boot, and per service its app and its review pipeline; infra and the reaper queue
+    assert out.count("executionMode=PARALLEL") == 1 + 2 * len(params.services("dev"))
+    assert out.count("executionMode=QUEUED") == 2
     assert "multilane:pipelines:DualSourcePipeline" in out
 
 

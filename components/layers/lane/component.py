@@ -57,7 +57,7 @@ class AppLane(pulumi.ComponentResource):
         roles = lane_roles(args, tags, self)
         task_def = task_definition(args, roles, tags, self)
         traffic = lane_traffic(args, tags, self)
-        watched = lane_alarms(args, traffic, self)
+        watched = lane_alarms(args, traffic, self, lane_tags(args))
         ecs = ecs_service(args, task_def, traffic, watched, {**tags, **expiry_tags(args)}, self)
         sleep_schedule(args, ecs, tags, self)
 
