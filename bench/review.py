@@ -31,10 +31,10 @@ by vantage.sh/blog/fargate-pricing and fortem.dev/fargate-spot, the latter
 prices are higher than us-east-1's; they were not available to check here, so
 the figures are a lower bound for Sydney. Fargate Spot is variable: AWS
 quotes "up to 70%" off on-demand, third parties observe 50-70%; the Spot
-figures show both ends. ALB rule evaluations and CloudWatch alarms are not
-included (a lane's one rule sits inside the ALB's free rule evaluations
-unless it has more than 10 rules; three alarms at CloudWatch's standard
-rate are not modeled).
+figures show both ends. Not modeled: the lane's three CloudWatch alarms
+(billed per alarm-month, whether the lane sleeps or not) and ALB load
+balancer capacity units (an idle lane serves no requests, so its listener
+rule adds no rule evaluations).
 """
 
 from __future__ import annotations

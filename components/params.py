@@ -703,6 +703,19 @@ class PipelinesParams(StrictModel):
     build_image: str = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
     artifact_retention_days: int = Field(default=30, ge=1, le=3650)
     build_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
+    # Review lanes: the Secrets Manager secret holding a GitHub token that may
+    # write the app repositories' pull-request comments (review deploy projects
+    # read it as GITHUB_TOKEN). Without it the comment is printed in the build log.
+    review_comment_token_secret_arn: str | None = None
+
+    @field_validator("review_comment_token_secret_arn")
+    @classmethod
+    def _review_token(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.fullmatch(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+", v):
+            raise ValueError(f"{v[:60]!r} is not the full ARN of one Secrets Manager secret (no wildcards)")
+        return v
 
     @field_validator("connection_arn")
     @classmethod

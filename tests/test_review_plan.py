@@ -253,3 +253,44 @@ def test_the_review_role_cannot_touch_other_lanes(lane: str) -> None:
         assert evaluate([policy], action, resource, context) != ALLOW, f"{action} {resource}"
     for key in _scope().state(f"user-api-dev-{lane}"):
         assert evaluate([policy], "s3:PutObject", key.replace("*", "x"), {}) != ALLOW, key
+
+
+TOKEN = "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:dev/github-review-token-AbCdEf"
+
+
+def _params_with(tmp_path: Path, **pipelines: object) -> Path:
+    import shutil
+
+    dest = tmp_path / "params"
+    shutil.copytree(params.PARAMS_DIR, dest)
+    data = json.loads((dest / "pipelines-dev.json").read_text())
+    data.update(pipelines)
+    (dest / "pipelines-dev.json").write_text(json.dumps(data))
+    return dest
+
+
+def test_the_review_deploy_project_reads_the_comment_token_from_secrets_manager(tmp_path: Path) -> None:
+    rec = run_stack("pipelines-dev", params_dir=_params_with(tmp_path, reviewCommentTokenSecretArn=TOKEN))
+    (project,) = [
+        r
+        for r in rec.of_type("aws:codebuild/project:Project")
+        if r.inputs["name"] == "multilane-dev-user-api-review-deploy"
+    ]
+    env = {v["name"]: (v["value"], v["type"]) for v in project.inputs["environment"]["environmentVariables"]}
+    assert env["GITHUB_TOKEN"] == (TOKEN, "SECRETS_MANAGER")
+    policy = iam.pipeline_roles.app_deploy_policy(
+        SCOPE, "user-api", "p", lane_prefix="pr-", pipeline="user-api-dev-review", read_secrets=[TOKEN]
+    )
+    assert evaluate([policy], "secretsmanager:GetSecretValue", TOKEN, {}) == ALLOW
+    assert evaluate([policy], "secretsmanager:GetSecretValue", TOKEN.replace("github", "db"), {}) != ALLOW
+    without = run_stack("pipelines-dev")
+    for r in without.of_type("aws:codebuild/project:Project"):
+        assert "GITHUB_TOKEN" not in {v["name"] for v in r.inputs["environment"].get("environmentVariables", [])}
+
+
+def test_a_wildcard_comment_token_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    from components.errors import MultilaneError
+
+    with pytest.raises(MultilaneError) as err:
+        params.load_pipelines("dev", _params_with(tmp_path, reviewCommentTokenSecretArn=TOKEN[:-6] + "*"))
+    assert "reviewCommentTokenSecretArn" in str(err.value) and "no wildcards" in str(err.value)

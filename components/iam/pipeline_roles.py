@@ -737,7 +737,13 @@ def lane_role_arns(scope: Scope, service: str) -> str:
 
 
 def app_deploy_policy(
-    scope: Scope, service: str, project: str, *, lane_prefix: str = "", pipeline: str | None = None
+    scope: Scope,
+    service: str,
+    project: str,
+    *,
+    lane_prefix: str = "",
+    pipeline: str | None = None,
+    read_secrets: Sequence[str] = (),
 ) -> Policy:
     """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only.
 
@@ -745,7 +751,8 @@ def app_deploy_policy(
     whose name starts with it: their state, ECS services, task families and
     alarms by name, and their target groups, rules and scaling targets by
     their ``Lane`` tag. ``pipeline`` is the pipeline whose artifacts it reads
-    (default: the service's app pipeline)."""
+    (default: the service's app pipeline). ``read_secrets``: the secrets its
+    build reads (the review deploy project's GitHub token)."""
     env = scope.env
     own = naming.lane_stack_glob(service, env, lane_prefix)
     alb = naming.alb_name(service, env)
@@ -852,6 +859,11 @@ def app_deploy_policy(
             ),
             statement("DescribeScaling", "Allow", ["application-autoscaling:Describe*"], ["*"]),
             slr,
+            *(
+                [statement("ReadBuildSecrets", "Allow", ["secretsmanager:GetSecretValue"], sorted(read_secrets))]
+                if read_secrets
+                else []
+            ),
             statement(
                 "ManageLaneRoles",
                 "Allow",

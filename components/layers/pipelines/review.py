@@ -52,6 +52,7 @@ class ReviewPipeline(pulumi.ComponentResource):
         scope = pulumi.Output.from_input(args.scope)
         pipeline_name = naming.review_pipeline_name(service, env)
         build_name, deploy_name = review_project_names(service, env)
+        token = [pp.review_comment_token_secret_arn] if pp.review_comment_token_secret_arn else []
         child = pulumi.ResourceOptions(parent=self)
         BuildProject(
             f"{name}-build",
@@ -91,7 +92,12 @@ class ReviewPipeline(pulumi.ComponentResource):
                 policy=scope.apply(
                     lambda s: json.dumps(
                         iam.pipeline_roles.app_deploy_policy(
-                            s, service, deploy_name, lane_prefix=naming.REVIEW_LANE_PREFIX, pipeline=pipeline_name
+                            s,
+                            service,
+                            deploy_name,
+                            lane_prefix=naming.REVIEW_LANE_PREFIX,
+                            pipeline=pipeline_name,
+                            read_secrets=token,
                         )
                     )
                 ),
@@ -100,6 +106,7 @@ class ReviewPipeline(pulumi.ComponentResource):
                 log_retention_days=pp.build_log_retention_days,
                 privileged=False,
                 environment={**args.deploy.variables(env), "SERVICE_NAME": service},
+                secret_environment={"GITHUB_TOKEN": token[0]} if token else {},
                 scope=scope,
             ),
             opts=child,
