@@ -102,12 +102,16 @@ def lanes_oldest_first(backend: Any, service: str, env: str, params_dir: Path) -
 def check_capacity(backend: Any, target: Target, params_dir: Path) -> None:
     """Refuse a new lane that would pass the ALB's rule or target-group limit,
     naming the limit and the lanes that hold it, oldest first."""
+    from automation.runner import live_lanes
+
     assert target.service is not None and target.lane is not None
-    held = lanes_oldest_first(backend, target.service, target.env, params_dir)
+    names = [t.lane for t, _ in live_lanes(backend, target.service, target.env, params_dir) if t.lane]
     svc = params.load_service(target.service, target.env, params_dir)
     try:
-        routing.check_capacity(held, list(svc.lane_carriers), lane=target.lane)
+        routing.check_capacity(names, list(svc.lane_carriers), lane=target.lane)
     except MultilaneError as err:
+        # Only a refusal reads every lane's stack tags (one CLI call each).
+        held = lanes_oldest_first(backend, target.service, target.env, params_dir)
         raise MultilaneError(f"{err}; the lanes holding it, oldest first: {', '.join(held)}") from None
 
 

@@ -169,12 +169,10 @@ class Runner:
         return configs
 
     def _check_capacity(self, target: Target) -> None:
-        from components import routing
+        """One more lane must fit the ALB; the refusal names the lanes holding it, oldest first."""
+        from automation import review
 
-        assert target.service is not None
-        lanes = [t.lane for t, _ in live_lanes(self.backend, target.service, target.env, self.params_dir)]
-        service = params.load_service(target.service, target.env, self.params_dir)
-        routing.priorities.check_capacity([x for x in lanes if x], list(service.lane_carriers), lane=target.lane)
+        review.check_capacity(self.backend, target, self.params_dir)
 
     def _check_no_dependents(self, targets: list[Target]) -> None:
         """Refuse to destroy a lower stack that stacks outside this run still read."""
