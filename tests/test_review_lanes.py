@@ -237,3 +237,24 @@ def test_without_a_token_or_folder_review_says_how_to_comment(fake, capsys) -> N
     rc = main(["review", "user-api-dev", "--pr", "5", "--event", "opened", "--image", IMAGE])
     err = capsys.readouterr().err
     assert rc == 2 and "set GITHUB_TOKEN" in err and fake.ops() == []
+
+
+def test_the_readme_sample_comment_is_what_the_renderer_writes() -> None:
+    from pathlib import Path
+
+    from automation.review_comment import ReviewComment
+
+    body = ReviewComment(
+        "user-api",
+        "dev",
+        42,
+        "pr-42",
+        "ready",
+        image="123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/dev/user-api:sha-abc1234-b7",
+        alb_dns="<LoadBalancerDnsName>",
+        expires_at=datetime(2026, 12, 6, 10, tzinfo=UTC),
+        ttl_hours=72,
+        deployed_at=T0,
+    ).render()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"````markdown\n{body}````\n" in readme

@@ -104,7 +104,15 @@ def test_pull_request_opened_pushed_closed(sandbox: Sandbox, tmp_path: Path) -> 
 
 
 def test_reap_destroys_expired_lanes_only(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.runner("up", *BASE)
+    sandbox.runner("up", *BASE, "pipelines-dev")
+    # the pipelines layer's scheduled reaper and review pipeline, deployed by the real engine
+    sched = sandbox.client("scheduler").get_schedule(Name=naming.reaper_schedule_name("dev"))
+    assert sched["Target"]["Arn"].endswith(f":{naming.reaper_pipeline_name('dev')}")
+    assert sched["ScheduleExpression"] == "cron(17 * * * ? *)"
+    review_pipe = sandbox.client("codepipeline").get_pipeline(name=naming.review_pipeline_name("user-api", "dev"))
+    stages = {st["name"]: st for st in review_pipe["pipeline"]["stages"]}
+    assert stages["Remove"]["beforeEntry"]["conditions"][0]["rules"][0]["configuration"]["Value"] == "closed"
+    assert [v["name"] for v in review_pipe["pipeline"]["variables"]] == ["PR_NUMBER", "PR_EVENT"]
     boot = sandbox.outputs("boot-user-api-dev")
     image = f"{boot['RepositoryUrl']}:sha-ccccccc-b3"
     comments = tmp_path / "comments"
