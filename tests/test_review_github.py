@@ -32,14 +32,14 @@ class FakeGitHub:
                 n = int(self.headers.get("Content-Length") or 0)
                 return json.loads(self.rfile.read(n)) if n else None
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 outer.requests.append(("GET", url.path, None, self.headers["Authorization"]))
                 q = parse_qs(url.query)
                 page, size = int(q["page"][0]), int(q["per_page"][0])
                 self._reply(200, outer.comments[(page - 1) * size : page * size])
 
-            def do_PATCH(self) -> None:  # noqa: N802
+            def do_PATCH(self) -> None:
                 body = self._body()
                 outer.requests.append(("PATCH", self.path, body, self.headers["Authorization"]))
                 cid = int(self.path.rsplit("/", 1)[1])
@@ -48,7 +48,7 @@ class FakeGitHub:
                         c["body"] = body["body"]
                 self._reply(200, {})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self._body()
                 outer.requests.append(("POST", self.path, body, self.headers["Authorization"]))
                 outer.comments.append({"id": 1000 + len(outer.comments), "body": body["body"]})
