@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automation.progress import StackOutcome
 from automation.review_comment import CommentSink, ReviewComment, marker
@@ -29,6 +29,10 @@ from components.errors import MultilaneError
 from components.lifetime import Lifetime, ReapCandidate, ReapDecision
 from components.routing import priorities as routing
 from components.stackname import Target
+
+if TYPE_CHECKING:
+    from automation.runner import Runner
+    from automation.workspace import Backend
 
 Clock = Callable[[], datetime]
 
@@ -59,14 +63,14 @@ def ttl_hours(target: Target, stack_file: Mapping[str, str], params_dir: Path) -
     return override or params.load_infra(target.env, params_dir).lanes.ttl_hours
 
 
-def current_lifetime(backend: Any, stack: str) -> Lifetime | None:
+def current_lifetime(backend: Backend, stack: str) -> Lifetime | None:
     if not backend.stack_exists(stack):
         return None
     return Lifetime.from_tags(backend.tags(stack), stack)
 
 
 def lifetime_for_up(
-    backend: Any, target: Target, stack_file: Mapping[str, str], params_dir: Path, now: datetime
+    backend: Backend, target: Target, stack_file: Mapping[str, str], params_dir: Path, now: datetime
 ) -> Lifetime | None:
     """The lifetime a non-default lane gets from this ``up`` (None for ``default`` and other layers)."""
     if target.layer != "lane" or target.lane == naming.DEFAULT_LANE:
@@ -76,14 +80,14 @@ def lifetime_for_up(
     return lifetime.on_deploy(now, current_lifetime(backend, target.stack), ttl, protected=protected)
 
 
-def record_lifetime(backend: Any, stack: str, life: Lifetime) -> None:
+def record_lifetime(backend: Backend, stack: str, life: Lifetime) -> None:
     backend.set_tags(stack, life.stack_tags())
 
 
 # --- capacity: the limit and the lanes holding it, oldest first --------------------------------
 
 
-def lanes_oldest_first(backend: Any, service: str, env: str, params_dir: Path) -> list[str]:
+def lanes_oldest_first(backend: Backend, service: str, env: str, params_dir: Path) -> list[str]:
     """A service's live lanes besides default, oldest first (creation time from the
     stack tags, else the last update; unknown last)."""
     from automation.runner import live_lanes
@@ -99,7 +103,7 @@ def lanes_oldest_first(backend: Any, service: str, env: str, params_dir: Path) -
     return [lane for _, lane in sorted(rows)]
 
 
-def check_capacity(backend: Any, target: Target, params_dir: Path) -> None:
+def check_capacity(backend: Backend, target: Target, params_dir: Path) -> None:
     """Refuse a new lane that would pass the ALB's rule or target-group limit,
     naming the limit and the lanes that hold it, oldest first."""
     from automation.runner import live_lanes
@@ -151,7 +155,7 @@ def review_lane_check(pr: int | str, event: str, image: str | None) -> None:
 
 
 def run_review(
-    runner: Any,
+    runner: Runner,
     service: str,
     env: str,
     pr: int | str,
@@ -227,7 +231,7 @@ def _with(comment: ReviewComment, **changes: Any) -> ReviewComment:
 # --- reap -------------------------------------------------------------------------------------------
 
 
-def reap_candidates(backend: Any, env: str, params_dir: Path) -> list[ReapCandidate]:
+def reap_candidates(backend: Backend, env: str, params_dir: Path) -> list[ReapCandidate]:
     """Every live lane stack of ``env`` (all services) with its recorded lifetime."""
     from automation.runner import is_empty
 
@@ -243,12 +247,12 @@ def reap_candidates(backend: Any, env: str, params_dir: Path) -> list[ReapCandid
     return out
 
 
-def plan_reap(backend: Any, env: str, params_dir: Path, now: datetime) -> list[ReapDecision]:
+def plan_reap(backend: Backend, env: str, params_dir: Path, now: datetime) -> list[ReapDecision]:
     return lifetime.plan_reap(reap_candidates(backend, env, params_dir), now)
 
 
 def reap(
-    runner: Any, env: str, *, dry_run: bool, clock: Clock = utc_now, service: str | None = None
+    runner: Runner, env: str, *, dry_run: bool, clock: Clock = utc_now, service: str | None = None
 ) -> tuple[list[ReapDecision], list[StackOutcome]]:
     """Destroy and remove every expired lane of ``env`` (``dry_run``: only decide)."""
     from automation.runner import remove_after_destroy

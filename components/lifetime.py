@@ -104,11 +104,17 @@ class Lifetime:
         if TAG_EXPIRES not in tags:
             return None
         where = f"stack {stack}: tag"
-        expires = parse_time(tags[TAG_EXPIRES], f"{where} {TAG_EXPIRES}")
-        created = parse_time(tags.get(TAG_CREATED, tags[TAG_EXPIRES]), f"{where} {TAG_CREATED}")
-        last = parse_time(
-            tags.get(TAG_LAST_DEPLOY, tags.get(TAG_CREATED, tags[TAG_EXPIRES])), f"{where} {TAG_LAST_DEPLOY}"
-        )
+        try:
+            expires = parse_time(tags[TAG_EXPIRES], f"{where} {TAG_EXPIRES}")
+            created = parse_time(tags.get(TAG_CREATED, tags[TAG_EXPIRES]), f"{where} {TAG_CREATED}")
+            last = parse_time(
+                tags.get(TAG_LAST_DEPLOY, tags.get(TAG_CREATED, tags[TAG_EXPIRES])), f"{where} {TAG_LAST_DEPLOY}"
+            )
+        except MultilaneError as err:
+            raise MultilaneError(
+                f"{err}; redeploy the lane with `python -m automation up {stack}` or fix the tag with "
+                f"`pulumi stack tag set <tag> <time> -s {stack}`"
+            ) from None
         return cls(created, last, expires, tags.get(TAG_PROTECTED) == "true")
 
 

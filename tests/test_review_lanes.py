@@ -258,3 +258,12 @@ def test_the_readme_sample_comment_is_what_the_renderer_writes() -> None:
     ).render()
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert f"````markdown\n{body}````\n" in readme
+
+
+def test_a_malformed_expiry_tag_stops_reap_with_the_fix(aged, capsys) -> None:
+    aged.stacks["user-api-dev-pr-2"].tags["multilane:expiresAt"] = "next week"
+    assert main(["reap", "dev"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: stack user-api-dev-pr-2: tag multilane:expiresAt 'next week' is not a UTC time")
+    assert "pulumi stack tag set <tag> <time> -s user-api-dev-pr-2" in err
+    assert aged.ops() == []  # nothing destroyed, not even the expired lanes

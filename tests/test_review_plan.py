@@ -113,6 +113,12 @@ def test_the_reaper_schedule_starts_only_the_reaper_pipeline(pipelines_dev) -> N
         "multilane-dev-order-api-reaper",
         "multilane-dev-user-api-reaper",
     ]
+    (role,) = [r for r in pipelines_dev.of_type("aws:iam/role:Role") if r.name == "reaper-schedule-role"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == [
+        f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/multilane-dev-reaper"
+    ]
     policy = iam.pipeline_roles.scheduler_policy(SCOPE)
     mine = f"arn:aws:codepipeline:{SCOPE.region}:{SCOPE.account}:reaper-dev"
     assert evaluate([policy], "codepipeline:StartPipelineExecution", mine, {}) == ALLOW

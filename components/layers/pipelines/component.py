@@ -169,7 +169,14 @@ class DeliveryPipelines(pulumi.ComponentResource):
             names.append(rp.pipeline_name)
         reaper = Reaper(
             "reaper",
-            ReaperArgs(env=env, services=list(p.services), params=pp, account=args.account, region=p.region, **common),
+            ReaperArgs(
+                env=env,
+                services=list(p.services),
+                params=pp,
+                account=args.account,
+                schedule_arn=template.arn("scheduler", f"schedule/default/{naming.reaper_schedule_name(env)}"),
+                **common,
+            ),
             after_policy,
         )
         names.append(reaper.pipeline_name)

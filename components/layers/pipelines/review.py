@@ -135,7 +135,7 @@ class ReaperArgs:
     services: list[str]
     params: PipelinesParams
     account: str
-    region: str
+    schedule_arn: str  # the reaper schedule's ARN (its role trusts only it)
     scope: pulumi.Input[iam.pipeline_roles.Scope]
     deploy: DeployEnvironment
     role_arn: pulumi.Input[str]
@@ -199,12 +199,11 @@ class Reaper(pulumi.ComponentResource):
         )
         # Only EventBridge Scheduler of this account, for this one schedule (confused deputy).
         schedule_name = naming.reaper_schedule_name(env)
-        schedule_arn = f"arn:aws:scheduler:{args.region}:{args.account}:schedule/default/{schedule_name}"
         role = aws.iam.Role(
             f"{name}-schedule-role",
             name=naming.scheduler_role_name(env),
             assume_role_policy=json.dumps(
-                iam.documents.trust("scheduler.amazonaws.com", account=args.account, source_arns=[schedule_arn])
+                iam.documents.trust("scheduler.amazonaws.com", account=args.account, source_arns=[args.schedule_arn])
             ),
             tags=naming.tags(env, LAYER),
             opts=child,
