@@ -24,8 +24,11 @@ PRIORITY_MAX = 50000
 _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
+# Lane lifetime (components/lifetime.py): the runner sets createdAt and
+# expiresAt, a stack file may set ttlHours and protected.
+LIFETIME_KEYS = ("createdAt", "expiresAt", "ttlHours", "protected")
 # The multilane:* keys Pulumi.yaml declares and the program reads.
-KEYS = ("stackOrg", "imageUri", "priority")
+KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS)
 
 
 def check_key(key: str, prefix: str) -> str:
@@ -42,6 +45,8 @@ class StackConfig:
     org: str = naming.DEFAULT_ORG
     image_uri: str | None = None
     priority: int | None = None
+    created_at: str | None = None
+    expires_at: str | None = None
 
 
 def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) -> StackConfig:
@@ -70,7 +75,25 @@ def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) 
             raise MultilaneError(
                 f"{where}priority {priority} is outside {PRIORITY_MIN}..{PRIORITY_MAX} (ALB rule priorities)"
             )
-    return StackConfig(org=org, image_uri=image, priority=priority)
+    from . import lifetime
+
+    times = {}
+    for key in (lifetime.CREATED_AT_KEY, lifetime.EXPIRES_AT_KEY):
+        text = raw.get(key) or None
+        if text is not None:
+            lifetime.parse_time(text, f"{where}{key}")
+        times[key] = text
+    if raw.get(lifetime.TTL_HOURS_KEY):
+        lifetime.parse_ttl(str(raw[lifetime.TTL_HOURS_KEY]), f"{where}{lifetime.TTL_HOURS_KEY}")
+    if raw.get(lifetime.PROTECTED_KEY):
+        lifetime.parse_flag(str(raw[lifetime.PROTECTED_KEY]), f"{where}{lifetime.PROTECTED_KEY}")
+    return StackConfig(
+        org=org,
+        image_uri=image,
+        priority=priority,
+        created_at=times[lifetime.CREATED_AT_KEY],
+        expires_at=times[lifetime.EXPIRES_AT_KEY],
+    )
 
 
 def read(stack: str) -> StackConfig:
@@ -80,7 +103,7 @@ def read(stack: str) -> StackConfig:
         if full.startswith(f"{naming.PROJECT}:"):
             check_key(full.split(":", 1)[1], f"stacks/Pulumi.{stack}.yaml: {naming.PROJECT}:")
     cfg = pulumi.Config("multilane")
-    return parse(stack, {key: cfg.get(key) for key in ("stackOrg", "imageUri", "priority")})
+    return parse(stack, {key: cfg.get(key) for key in KEYS})
 
 
 STACKS_DIR = PARAMS_DIR.parent / "stacks"

@@ -79,7 +79,11 @@ def test_one_infra_one_boot_and_one_app_pipeline_per_service(env):
     rec = run_stack(f"pipelines-{env}")
     services = params.services(env)
     assert len(services) >= 2
-    expected = [f"infra-{env}", *(f"boot-{s}-{env}" for s in services), *(f"{s}-{env}" for s in services)]
+    # plus, per service, its boot and review pipelines, and the env's reaper (issue 14)
+    expected = [f"infra-{env}", *(f"boot-{s}-{env}" for s in services)]
+    for s in services:
+        expected += [f"{s}-{env}", f"pr-{s}-{env}"]
+    expected.append(f"reaper-{env}")
     assert sorted(r.inputs["name"] for r in rec.of_type(PIPELINE)) == sorted(expected)
     assert rec.outputs["PipelineNames"] == expected
     assert rec.outputs["ArtifactBucketName"].startswith(naming.artifact_bucket_prefix(env))
@@ -384,7 +388,9 @@ def test_plan_pipelines_dev_shows_the_three_kinds_of_pipeline():
     services = params.services("dev")
     for name in ["infra-dev", *(f"boot-{s}-dev" for s in services), *(f"{s}-dev" for s in services)]:
         assert f"name={name}," in out
-    assert out.count("executionMode=PARALLEL") == 2 * len(services)
+    # per service its boot, app and review pipelines; infra and the reaper queue
+    assert out.count("executionMode=PARALLEL") == 3 * len(services)
+    assert out.count("executionMode=QUEUED") == 2
     assert "multilane:pipelines:DualSourcePipeline" in out
 
 

@@ -96,6 +96,8 @@ class Scope:
             naming.infra_pipeline_name(self.env),
             *(naming.boot_pipeline_name(s, self.env) for s in self.services),
             *(naming.app_pipeline_name(s, self.env) for s in self.services),
+            *(naming.review_pipeline_name(s, self.env) for s in self.services),
+            naming.reaper_pipeline_name(self.env),
         ]
 
     def lane_boundary(self, service: str) -> str:
@@ -338,6 +340,28 @@ def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
                 [scope.arn("codebuild", f"project/{p}") for p in sorted(projects)],
             ),
             # CodePipeline never needs the state bucket: only builds touch it.
+            statement(
+                "DenyStateBucket",
+                "Deny",
+                ["s3:*"],
+                [scope.s3(scope.state_bucket), scope.s3(scope.state_bucket, "*")],
+            ),
+        ]
+    )
+
+
+def scheduler_policy(scope: Scope) -> Policy:
+    """EventBridge Scheduler's role for the reaper schedule: start the env's
+    reaper pipeline, nothing else."""
+    return document(
+        [
+            statement(
+                "StartReaperPipeline",
+                "Allow",
+                ["codepipeline:StartPipelineExecution"],
+                [scope.arn("codepipeline", naming.reaper_pipeline_name(scope.env))],
+            ),
+            # Starting the pipeline is all it does: never the state bucket.
             statement(
                 "DenyStateBucket",
                 "Deny",
@@ -753,10 +777,25 @@ def lane_role_arns(scope: Scope, service: str) -> str:
     return scope.arn("iam", f"role{naming.lane_role_path(service, scope.env)}*", region=False)
 
 
-def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
-    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only."""
+def app_deploy_policy(
+    scope: Scope,
+    service: str,
+    project: str,
+    *,
+    lane_prefix: str = "",
+    pipeline: str | None = None,
+    read_secrets: Sequence[str] = (),
+) -> Policy:
+    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only.
+
+    With ``lane_prefix`` (the review pipeline's role: ``pr-``) only the lanes
+    whose name starts with it: their state, ECS services, task families and
+    alarms by name, and their target groups, rules and scaling targets by
+    their ``Lane`` tag. ``pipeline`` is the pipeline whose artifacts it reads
+    (default: the service's app pipeline). ``read_secrets``: the secrets its
+    build reads (the review deploy project's GitHub token)."""
     env = scope.env
-    own = naming.lane_stack_glob(service, env)
+    own = naming.lane_stack_glob(service, env, lane_prefix)
     alb = naming.alb_name(service, env)
     cluster = naming.cluster_name(env)
     lane_roles = lane_role_arns(scope, service)
@@ -769,11 +808,12 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
         for o in scope.services
         if o != service and naming.lane_stack(o, env, "").startswith(head)
     ]
-    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")
+    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, lane_prefix)}*:*")
+    slr, slr_resource = _service_linked_roles(scope, [AUTOSCALING_ECS_SERVICE])
     return document(
         [
             _log_statement(scope, project),
-            _artifact_read(scope, naming.app_pipeline_name(service, env)),
+            _artifact_read(scope, pipeline or naming.app_pipeline_name(service, env)),
             *_state_access(
                 scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)], exclude=look_alikes
             ),
@@ -789,7 +829,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "ecs:UntagResource",
                     "ecs:UpdateService",
                 ],
-                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, '')}*")],
+                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, lane_prefix)}*")],
             ),
             statement(
                 "RegisterLaneTaskDefinitions",
@@ -841,9 +881,33 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 "ManageLaneAlarms",
                 "Allow",
                 [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-                [scope.arn("cloudwatch", f"alarm:{service}-{env}-*")],
+                [scope.arn("cloudwatch", f"alarm:{naming.lane_stack(service, env, lane_prefix)}*")],
             ),
             statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+            # A lane's sleep schedule (Application Auto Scaling, ABAC on the
+            # scalable target's tags): register its own service's targets
+            # (tagged at creation), then change only targets with its tag.
+            statement(
+                "RegisterLaneScalableTargets",
+                "Allow",
+                ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"],
+                [scope.arn("application-autoscaling", "scalable-target/*")],
+                Condition={"StringEquals": {"aws:RequestTag/Service": service}},
+            ),
+            statement(
+                "ManageLaneScalableTargets",
+                "Allow",
+                SCALING_WRITE_ACTIONS,
+                [scope.arn("application-autoscaling", "scalable-target/*")],
+                Condition={"StringEquals": {"aws:ResourceTag/Service": service}},
+            ),
+            statement("DescribeScaling", "Allow", ["application-autoscaling:Describe*"], ["*"]),
+            slr,
+            *(
+                [statement("ReadBuildSecrets", "Allow", ["secretsmanager:GetSecretValue"], sorted(read_secrets))]
+                if read_secrets
+                else []
+            ),
             statement(
                 "ManageLaneRoles",
                 "Allow",
@@ -967,9 +1031,62 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 ["*"],
             ),
             statement("DenyBoundaryPolicyChanges", "Deny", BOUNDARY_POLICY_WRITE_ACTIONS, [boundary]),
-            _deny_iam(scope, [lane_roles]),
+            *_deny_other_lanes(lane_prefix),
+            _deny_iam(scope, [lane_roles, slr_resource]),
         ]
     )
+
+
+AUTOSCALING_ECS_SERVICE = "ecs.application-autoscaling.amazonaws.com"
+SCALING_WRITE_ACTIONS = [
+    "application-autoscaling:DeleteScheduledAction",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:ListTagsForResource",
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:TagResource",
+    "application-autoscaling:UntagResource",
+]
+
+
+def _deny_other_lanes(lane_prefix: str) -> list[Statement]:
+    """A role limited to lanes named ``{lane_prefix}*`` (the review role) may
+    create and change only resources whose ``Lane`` tag says so; names cannot
+    scope target groups and rules (hashed names, one listener)."""
+    if not lane_prefix:
+        return []
+    # Compact (the guard is a managed policy: 6,144 characters): every load
+    # balancing and scaling action, the alarm and ECS service writes.
+    writes = [
+        "application-autoscaling:*",
+        "elasticloadbalancing:*",
+        *ALARM_WRITE_ACTIONS,
+        "ecs:CreateService",
+        "ecs:DeleteService",
+        "ecs:UpdateService",
+    ]
+    return [
+        statement(
+            "DenyOtherLanesResources",
+            "Deny",
+            writes,
+            ["*"],
+            Condition={
+                "StringNotLike": {f"aws:ResourceTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
+                "Null": {f"aws:ResourceTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+        statement(
+            "DenyCreatingOtherLanes",
+            "Deny",
+            writes,
+            ["*"],
+            Condition={
+                "StringNotLike": {f"aws:RequestTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
+                "Null": {f"aws:RequestTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+    ]
 
 
 def lane_boundary_policy(
@@ -999,8 +1116,9 @@ def lane_boundary_policy(
     )
 
 
-def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
-    """The docker build of ONE service: push its image, write the artifact."""
+def app_build_policy(scope: Scope, service: str, project: str, *, pipeline: str | None = None) -> Policy:
+    """The docker build of ONE service: push its image, write the artifact
+    (of ``pipeline``: the app pipeline unless named, e.g. the review pipeline)."""
     repo = scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, scope.env)}")
     return document(
         [
@@ -1009,7 +1127,7 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
                 "ReadWriteOwnPipelineArtifacts",
                 "Allow",
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                [scope.artifacts(naming.app_pipeline_name(service, scope.env))],
+                [scope.artifacts(pipeline or naming.app_pipeline_name(service, scope.env))],
             ),
             # GetAuthorizationToken has no resource type: it only proves identity;
             # the push rights are on the repository below.

@@ -45,6 +45,7 @@ from .parts import (
     LayerPipelineArgs,
     deploy_environment,
 )
+from .review import Reaper, ReaperArgs, ReviewPipeline, ReviewPipelineArgs, review_project_names
 from .stages import (
     LAYER,
     PipelinesPlan,
@@ -60,6 +61,8 @@ def project_names(env: str, services: Sequence[str]) -> list[str]:
             naming.boot_codebuild_project_name(service, env),
             naming.app_codebuild_project_name(service, env, "build"),
             naming.app_codebuild_project_name(service, env, "deploy"),
+            *review_project_names(service, env),
+            naming.reaper_project_name(service, env),
         ]
     return out
 
@@ -165,6 +168,27 @@ class DeliveryPipelines(pulumi.ComponentResource):
                 after_policy,
             )
             names.append(dp.pipeline_name)
+            rp = ReviewPipeline(
+                f"{service}-review",
+                ReviewPipelineArgs(
+                    env=env, service=service, service_params=svc, params=pp, repository_url=repo_url, **common
+                ),
+                after_policy,
+            )
+            names.append(rp.pipeline_name)
+        reaper = Reaper(
+            "reaper",
+            ReaperArgs(
+                env=env,
+                services=list(p.services),
+                params=pp,
+                account=args.account,
+                schedule_arn=template.arn("scheduler", f"schedule/default/{naming.reaper_schedule_name(env)}"),
+                **common,
+            ),
+            after_policy,
+        )
+        names.append(reaper.pipeline_name)
         self.pipeline_names = pulumi.Output.all(*names).apply(list)
         self.artifact_bucket_name = store.bucket_name
         self.register_outputs(self.outputs())

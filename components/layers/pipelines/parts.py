@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -77,6 +77,8 @@ class BuildProjectArgs:
     environment: Mapping[str, pulumi.Input[str]]
     scope: pulumi.Input[iam.pipeline_roles.Scope]
     service: str | None = None
+    # Environment variables CodeBuild reads from Secrets Manager (name -> secret ARN).
+    secret_environment: Mapping[str, str] = field(default_factory=dict)
 
 
 class BuildProject(pulumi.ComponentResource):
@@ -147,7 +149,8 @@ class BuildProject(pulumi.ComponentResource):
                 "privileged_mode": args.privileged,
                 "environment_variables": [
                     {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in args.environment.items()
-                ],
+                ]
+                + [{"name": k, "value": v, "type": "SECRETS_MANAGER"} for k, v in args.secret_environment.items()],
             },
             logs_config={"cloudwatch_logs": {"status": "ENABLED", "group_name": logs.name}},
             tags=tags,

@@ -274,6 +274,7 @@ def check_artifact_folders(env: str, services: Sequence[str]) -> None:
     names = [naming.infra_pipeline_name(env)]
     names += [naming.boot_pipeline_name(s, env) for s in services]
     names += [naming.app_pipeline_name(s, env) for s in services]
+    names += [naming.review_pipeline_name(s, env) for s in services] + [naming.reaper_pipeline_name(env)]
     for name in names:
         folder = naming.artifact_folder(name)
         if folder in seen:
