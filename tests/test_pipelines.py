@@ -106,6 +106,22 @@ def test_a_new_service_params_file_adds_its_pipeline(params_dir):
     assert project(rec, naming.app_codebuild_project_name("payments", "dev", "deploy"))
 
 
+def test_a_service_name_of_16_characters_gets_four_distinct_artifact_folders(params_dir):
+    # "notification-svc-dev" is 20 characters: the app pipeline's folder is its
+    # whole name, so the boot and review pipelines must differ within it.
+    import shutil
+
+    shutil.copy(params_dir / "user-api-dev.json", params_dir / "notification-svc-dev.json")
+    rec = run_stack("pipelines-dev", params_dir=params_dir)
+    names = ["boot-notification-svc-dev", "notification-svc-dev", "pr-notification-svc-dev"]
+    assert set(names) <= set(rec.outputs["PipelineNames"])
+    assert sorted(naming.artifact_folder(n) for n in names) == [
+        "boot-notification-sv",
+        "notification-svc-dev",
+        "pr-notification-svc-",
+    ]
+
+
 def test_app_and_boot_pipelines_run_in_parallel_mode_infra_queues(dev):
     for service in params.services("dev"):
         assert pipeline(dev, f"{service}-dev")["executionMode"] == "PARALLEL"
