@@ -231,8 +231,10 @@ def _with(comment: ReviewComment, **changes: Any) -> ReviewComment:
 # --- reap -------------------------------------------------------------------------------------------
 
 
-def reap_candidates(backend: Backend, env: str, params_dir: Path) -> list[ReapCandidate]:
-    """Every live lane stack of ``env`` (all services) with its recorded lifetime."""
+def reap_candidates(backend: Backend, env: str, params_dir: Path, service: str | None = None) -> list[ReapCandidate]:
+    """Every live lane stack of ``env`` (all services, or only ``service``'s)
+    with its recorded lifetime. With ``service`` no other service's stack is
+    read: the reaper's per-service role may not read another service's state."""
     from automation.runner import is_empty
 
     out = []
@@ -241,14 +243,18 @@ def reap_candidates(backend: Backend, env: str, params_dir: Path) -> list[ReapCa
             t = stackname.resolve(summary.name, params_dir)
         except MultilaneError:
             continue
-        if t.layer != "lane" or t.env != env or t.lane is None or is_empty(backend, summary):
+        if t.layer != "lane" or t.env != env or t.lane is None:
+            continue
+        if (service is not None and t.service != service) or is_empty(backend, summary):
             continue
         out.append(ReapCandidate(t.stack, t.lane, Lifetime.from_tags(backend.tags(t.stack), t.stack)))
     return out
 
 
-def plan_reap(backend: Backend, env: str, params_dir: Path, now: datetime) -> list[ReapDecision]:
-    return lifetime.plan_reap(reap_candidates(backend, env, params_dir), now)
+def plan_reap(
+    backend: Backend, env: str, params_dir: Path, now: datetime, service: str | None = None
+) -> list[ReapDecision]:
+    return lifetime.plan_reap(reap_candidates(backend, env, params_dir, service), now)
 
 
 def reap(
@@ -267,9 +273,7 @@ def reap(
             f"{', '.join(params.services(env, runner.params_dir))}"
         )
     now = clock()
-    decisions = plan_reap(runner.backend, env, runner.params_dir, now)
-    if service is not None:
-        decisions = [d for d in decisions if stackname.resolve(d.stack, runner.params_dir).service == service]
+    decisions = plan_reap(runner.backend, env, runner.params_dir, now, service)
     outcomes: list[StackOutcome] = []
     if dry_run:
         return decisions, outcomes

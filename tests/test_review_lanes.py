@@ -267,3 +267,22 @@ def test_a_malformed_expiry_tag_stops_reap_with_the_fix(aged, capsys) -> None:
     assert err.startswith("error: stack user-api-dev-pr-2: tag multilane:expiresAt 'next week' is not a UTC time")
     assert "pulumi stack tag set <tag> <time> -s user-api-dev-pr-2" in err
     assert aged.ops() == []  # nothing destroyed, not even the expired lanes
+
+
+def test_reap_of_one_service_reads_only_that_services_lanes(aged, monkeypatch, capsys) -> None:
+    # The reaper pipeline runs `reap dev --service S` with S's rights only: its role
+    # cannot read another service's state, so reap must never read another
+    # service's stack tags, and another service's bad tag must not stop it.
+    aged.stacks["order-api-dev-pr-3"].tags["multilane:expiresAt"] = "next week"
+    read: list[str] = []
+    tags = aged.tags
+
+    def recording_tags(stack: str) -> dict[str, str]:
+        read.append(stack)
+        return tags(stack)
+
+    monkeypatch.setattr(aged, "tags", recording_tags)
+    assert main(["reap", "dev", "--service", "user-api"]) == 0
+    assert read and all(s.startswith("user-api-dev-") for s in read), read
+    assert sorted(aged.ops()) == [("destroy", "user-api-dev-pr-1"), ("rm", "user-api-dev-pr-1")]
+    assert "order-api-dev-pr-3" in aged.stacks
