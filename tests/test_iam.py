@@ -1054,3 +1054,19 @@ def test_a_look_alike_service_is_excluded_only_when_it_exists():
     tools = iam.pipeline_roles.app_deploy_policy(SCOPE, "user-api-dev-tools", "p")
     assert evaluate([tools], "s3:PutObject", stack_file("user-api-dev-tools-dev-gray")) == ALLOW
     assert evaluate([tools], "s3:PutObject", stack_file("user-api-dev-gray")) == EXPLICIT_DENY
+
+
+@pytest.mark.parametrize("other", ["user-api-dev-tools", "user-api-v2"])
+def test_the_boot_role_cannot_touch_a_look_alike_services_alb_log_bucket(other):
+    # ALB access log buckets are named "{env}-alb-logs-{service}-<random>": user-api's
+    # grant "dev-alb-logs-user-api-*" also matches every bucket of a service whose
+    # name starts with "user-api-". Those buckets are the other service's evidence.
+    scope = iam.pipeline_roles.Scope(**{**SCOPE.__dict__, "services": ("user-api", "order-api", other)})
+    boot = iam.pipeline_roles.boot_deploy_policy(scope, "user-api", "multilane-dev-user-api-boot-deploy")
+    own = f"arn:aws:s3:::{naming.alb_access_log_bucket_prefix('user-api', 'dev')}0a1b2c3d"
+    theirs = f"arn:aws:s3:::{naming.alb_access_log_bucket_prefix(other, 'dev')}0a1b2c3d"
+    for action in ("s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:CreateBucket"):
+        assert evaluate([boot], action, own) == ALLOW, action
+        assert evaluate([boot, ADMIN], action, theirs) == EXPLICIT_DENY, (action, matching_sids([boot], action, theirs))
+    mine = iam.pipeline_roles.boot_deploy_policy(scope, other, "p")
+    assert evaluate([mine], "s3:DeleteBucket", theirs) == ALLOW

@@ -756,6 +756,23 @@ def boot_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 [scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alikes],
             )
         )
+    # So do ALB access log bucket names: "dev-alb-logs-user-*" is also every
+    # bucket of "user-api" (any service whose name starts with "user-").
+    own_buckets = naming.alb_access_log_bucket_prefix(service, env)
+    bucket_look_alikes = [
+        o
+        for o in scope.services
+        if o != service and naming.alb_access_log_bucket_prefix(o, env).startswith(own_buckets)
+    ]
+    if bucket_look_alikes:
+        statements.append(
+            statement(
+                "DenyLookAlikeServicesAlbLogBuckets",
+                "Deny",
+                ["s3:*"],
+                [scope.s3(naming.alb_access_log_bucket_service_glob(o, env)) for o in bucket_look_alikes],
+            )
+        )
     if scope.production:
         # The article's stack policy: a production listener and its
         # certificates never change by a pipeline run. Creating them (a new
