@@ -1070,3 +1070,21 @@ def test_the_boot_role_cannot_touch_a_look_alike_services_alb_log_bucket(other):
         assert evaluate([boot, ADMIN], action, theirs) == EXPLICIT_DENY, (action, matching_sids([boot], action, theirs))
     mine = iam.pipeline_roles.boot_deploy_policy(scope, other, "p")
     assert evaluate([mine], "s3:DeleteBucket", theirs) == ALLOW
+
+
+@pytest.mark.parametrize("lane_prefix", ["", "pr-"])
+def test_the_app_roles_cannot_rewrite_a_look_alike_services_lane_alarms(lane_prefix):
+    # "alarm:user-api-dev-*" also names user-api-dev-tools' lane alarms
+    # (user-api-dev-tools-dev-gray-...). PutMetricAlarm on an existing name
+    # replaces that alarm (threshold, actions): it is the other service's.
+    role = iam.pipeline_roles.app_deploy_policy(SCOPE, "user-api", "p", lane_prefix=lane_prefix)
+    theirs = arn("cloudwatch", f"alarm:{naming.alarm_name('user-api-dev-tools', 'dev', 'pr-1', 'target-5xx-percent')}")
+    ctx = {"aws:ResourceTag/Layer": "lane", "aws:ResourceTag/Service": "user-api-dev-tools"}
+    for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"):
+        assert evaluate([role, ADMIN], action, theirs, ctx) == EXPLICIT_DENY, (
+            action,
+            matching_sids([role], action, theirs, ctx),
+        )
+    mine = arn("cloudwatch", f"alarm:{naming.alarm_name('user-api', 'dev', 'pr-1', 'target-5xx-percent')}")
+    own = {"aws:ResourceTag/Layer": "lane", "aws:ResourceTag/Service": "user-api", "aws:ResourceTag/Lane": "pr-1"}
+    assert evaluate([role], "cloudwatch:PutMetricAlarm", mine, own) == ALLOW

@@ -820,11 +820,8 @@ def app_deploy_policy(
     tg_prefix = naming.lane_target_group_prefix(service, env)
     # Services whose lane stacks the glob "{service}-{env}-*" also matches.
     head = naming.lane_stack(service, env, "")
-    look_alikes = [
-        naming.lane_stack_glob(o, env)
-        for o in scope.services
-        if o != service and naming.lane_stack(o, env, "").startswith(head)
-    ]
+    look_alike_services = [o for o in scope.services if o != service and naming.lane_stack(o, env, "").startswith(head)]
+    look_alikes = [naming.lane_stack_glob(o, env) for o in look_alike_services]
     family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, lane_prefix)}*:*")
     slr, slr_resource = _service_linked_roles(scope, [AUTOSCALING_ECS_SERVICE])
     return document(
@@ -901,6 +898,21 @@ def app_deploy_policy(
                 [scope.arn("cloudwatch", f"alarm:{naming.lane_stack(service, env, lane_prefix)}*")],
             ),
             statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+            # "alarm:user-api-dev-*" also names a look-alike service's alarms
+            # (user-api-dev-tools-dev-gray-...); PutMetricAlarm on an existing
+            # name replaces that alarm, so deny them by name.
+            *(
+                [
+                    statement(
+                        "DenyLookAlikeServicesAlarms",
+                        "Deny",
+                        list(ALARM_WRITE_ACTIONS),
+                        [scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alike_services],
+                    )
+                ]
+                if look_alike_services
+                else []
+            ),
             # A lane's sleep schedule (Application Auto Scaling, ABAC on the
             # scalable target's tags): register its own service's targets
             # (tagged at creation), then change only targets with its tag.
