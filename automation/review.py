@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,19 +223,25 @@ def run_review(
 
 
 def _with(comment: ReviewComment, **changes: Any) -> ReviewComment:
-    from dataclasses import replace
-
     return replace(comment, **changes)
 
 
 # --- reap -------------------------------------------------------------------------------------------
 
 
-def reap_candidates(backend: Backend, env: str, params_dir: Path, service: str | None = None) -> list[ReapCandidate]:
+def reap_candidates(
+    backend: Backend,
+    env: str,
+    params_dir: Path,
+    service: str | None = None,
+    stacks_dir: Path | None = None,
+) -> list[ReapCandidate]:
     """Every live lane stack of ``env`` (all services, or only ``service``'s)
     with its recorded lifetime. With ``service`` no other service's stack is
-    read: the reaper's per-service role may not read another service's state."""
-    from automation.runner import is_empty
+    read: the reaper's per-service role may not read another service's state.
+    A lane whose stack file (in ``stacks_dir``) says ``multilane:protected:
+    "true"`` counts as protected even when its last deploy did not record it."""
+    from automation.runner import is_empty, read_stack_file
 
     out = []
     for summary in backend.list_stacks():
@@ -247,14 +253,23 @@ def reap_candidates(backend: Backend, env: str, params_dir: Path, service: str |
             continue
         if (service is not None and t.service != service) or is_empty(backend, summary):
             continue
-        out.append(ReapCandidate(t.stack, t.lane, Lifetime.from_tags(backend.tags(t.stack), t.stack)))
+        life = Lifetime.from_tags(backend.tags(t.stack), t.stack)
+        if life is not None and stacks_dir is not None and not life.protected:
+            _, protected = stack_file_settings(read_stack_file(t.stack, stacks_dir), t.stack)
+            life = replace(life, protected=protected)
+        out.append(ReapCandidate(t.stack, t.lane, life))
     return out
 
 
 def plan_reap(
-    backend: Backend, env: str, params_dir: Path, now: datetime, service: str | None = None
+    backend: Backend,
+    env: str,
+    params_dir: Path,
+    now: datetime,
+    service: str | None = None,
+    stacks_dir: Path | None = None,
 ) -> list[ReapDecision]:
-    return lifetime.plan_reap(reap_candidates(backend, env, params_dir, service), now)
+    return lifetime.plan_reap(reap_candidates(backend, env, params_dir, service, stacks_dir), now)
 
 
 def reap(
@@ -273,7 +288,7 @@ def reap(
             f"{', '.join(params.services(env, runner.params_dir))}"
         )
     now = clock()
-    decisions = plan_reap(runner.backend, env, runner.params_dir, now, service)
+    decisions = plan_reap(runner.backend, env, runner.params_dir, now, service, runner.stacks_dir)
     outcomes: list[StackOutcome] = []
     if dry_run:
         return decisions, outcomes

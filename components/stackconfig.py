@@ -161,6 +161,9 @@ def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
                     f"{'a map' if isinstance(value, dict) else 'a list' if isinstance(value, list) else 'empty'}; "
                     "write e.g. multilane:priority: 30000"
                 )
+        if isinstance(value, bool):
+            # Pulumi stores a YAML boolean as the string "true" / "false".
+            value = "true" if value else "false"
         if not isinstance(value, dict):
             out[full] = value
     return out

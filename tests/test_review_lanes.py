@@ -286,3 +286,35 @@ def test_reap_of_one_service_reads_only_that_services_lanes(aged, monkeypatch, c
     assert read and all(s.startswith("user-api-dev-") for s in read), read
     assert sorted(aged.ops()) == [("destroy", "user-api-dev-pr-1"), ("rm", "user-api-dev-pr-1")]
     assert "order-api-dev-pr-3" in aged.stacks
+
+
+@pytest.mark.parametrize("value", ['"true"', "true"])
+def test_a_lane_protected_in_its_stack_file_is_never_reaped(aged, tmp_path, value) -> None:
+    # README: `multilane:protected: "true"` keeps the reaper away. The reaper
+    # pipeline runs on this repository's checkout, so a lane protected in its
+    # stack file after its last deploy must stay too (and YAML's plain `true`
+    # is the same value to Pulumi).
+    from automation import review as review_mod
+    from tests.runner_helpers import make_runner
+
+    runner = make_runner(aged, tmp_path, clock=lambda: T0)
+    (tmp_path / "stacks" / "Pulumi.user-api-dev-pr-1.yaml").write_text(f"config:\n  multilane:protected: {value}\n")
+    decisions, _ = review_mod.reap(runner, "dev", dry_run=False, clock=lambda: T0)
+    kept = {d.stack: d for d in decisions}["user-api-dev-pr-1"]
+    assert not kept.destroy and "protected" in kept.reason
+    assert ("destroy", "user-api-dev-pr-1") not in aged.ops() and "user-api-dev-pr-1" in aged.stacks
+    assert ("destroy", "order-api-dev-pr-3") in aged.ops()  # the other expired lane still goes
+
+
+def test_plain_yaml_true_protects_a_lane_on_up(fake, tmp_path) -> None:
+    from automation import review as review_mod
+    from tests.runner_helpers import make_runner
+
+    runner = make_runner(fake, tmp_path, clock=lambda: T0)
+    (tmp_path / "stacks" / "Pulumi.user-api-dev-gray.yaml").write_text(
+        f"config:\n  multilane:imageUri: {IMAGE}\n  multilane:protected: true\n  multilane:ttlHours: 5\n"
+    )
+    out = runner.run_one("up", review_mod.lane_target("user-api", "dev", "gray"), {})
+    assert out.status == "ok", out.message
+    assert fake.stacks["user-api-dev-gray"].tags["multilane:protected"] == "true"
+    assert fake.stacks["user-api-dev-gray"].tags["multilane:expiresAt"] == "2026-12-03T15:00:00Z"
