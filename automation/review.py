@@ -77,7 +77,22 @@ def lifetime_for_up(
         return None
     _, protected = stack_file_settings(stack_file, target.stack)
     ttl = ttl_hours(target, stack_file, params_dir)
-    return lifetime.on_deploy(now, current_lifetime(backend, target.stack), ttl, protected=protected)
+    return lifetime.on_deploy(now, previous_lifetime(backend, target.stack), ttl, protected=protected)
+
+
+def previous_lifetime(backend: Backend, stack: str) -> Lifetime | None:
+    """The lifetime a deploy starts from. A malformed tag does not stop the
+    deploy: it rewrites every lifetime tag (the fix reap names for it),
+    keeping the creation time when that one is readable."""
+    try:
+        return current_lifetime(backend, stack)
+    except MultilaneError:
+        created = backend.tags(stack).get(lifetime.TAG_CREATED, "")
+        try:
+            when = lifetime.parse_time(created, lifetime.TAG_CREATED)
+        except MultilaneError:
+            return None
+        return Lifetime(when, when, when)
 
 
 def record_lifetime(backend: Backend, stack: str, life: Lifetime) -> None:

@@ -115,7 +115,15 @@ class Lifetime:
                 f"{err}; redeploy the lane with `python -m automation up {stack}` or fix the tag with "
                 f"`pulumi stack tag set <tag> <time> -s {stack}`"
             ) from None
-        return cls(created, last, expires, tags.get(TAG_PROTECTED) == "true")
+        try:
+            # A hand-set "TRUE" means keep it: refuse it rather than reap the lane.
+            protected = parse_flag(tags.get(TAG_PROTECTED, "false"), f"{where} {TAG_PROTECTED}")
+        except MultilaneError as err:
+            raise MultilaneError(
+                f"{err}; set it with `pulumi stack tag set {TAG_PROTECTED} true -s {stack}` (or false), and "
+                f"keep it with multilane:protected in stacks/Pulumi.{stack}.yaml"
+            ) from None
+        return cls(created, last, expires, protected)
 
 
 def on_deploy(now: datetime, previous: Lifetime | None, ttl_hours: int, *, protected: bool = False) -> Lifetime:

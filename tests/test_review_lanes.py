@@ -318,3 +318,28 @@ def test_plain_yaml_true_protects_a_lane_on_up(fake, tmp_path) -> None:
     assert out.status == "ok", out.message
     assert fake.stacks["user-api-dev-gray"].tags["multilane:protected"] == "true"
     assert fake.stacks["user-api-dev-gray"].tags["multilane:expiresAt"] == "2026-12-03T15:00:00Z"
+
+
+@pytest.mark.parametrize("flag", ["True", "TRUE", "yes", "1"])
+def test_a_protected_tag_that_is_not_true_or_false_stops_reap(aged, capsys, flag) -> None:
+    # A hand-set `pulumi stack tag set multilane:protected TRUE` means "keep it";
+    # read as unprotected, the lane would be destroyed. Like a malformed expiry,
+    # it stops reap with the fix, and nothing is destroyed.
+    aged.stacks["user-api-dev-pr-1"].tags["multilane:protected"] = flag
+    assert main(["reap", "dev"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: stack user-api-dev-pr-1: tag multilane:protected {flag!r} is not true or false")
+    assert "pulumi stack tag set multilane:protected true -s user-api-dev-pr-1" in err
+    assert aged.ops() == [] and "user-api-dev-pr-1" in aged.stacks
+
+
+def test_the_fix_a_malformed_expiry_names_works(aged, capsys) -> None:
+    # reap's message says: redeploy the lane with `python -m automation up <stack>`.
+    aged.stacks["user-api-dev-pr-2"].tags["multilane:expiresAt"] = "next week"
+    assert main(["reap", "dev", "--dry-run"]) == 2
+    capsys.readouterr()
+    assert main(["up", "user-api-dev-pr-2"]) == 0, capsys.readouterr().err
+    assert aged.stacks["user-api-dev-pr-2"].tags["multilane:expiresAt"] == "2026-12-06T10:00:00Z"
+    # the creation time it did record is kept
+    assert aged.stacks["user-api-dev-pr-2"].tags["multilane:createdAt"] == "2026-12-02T10:00:00Z"
+    assert main(["reap", "dev", "--dry-run"]) == 0
