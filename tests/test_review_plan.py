@@ -302,3 +302,15 @@ def test_a_wildcard_comment_token_is_refused_in_one_sentence(tmp_path: Path) -> 
     with pytest.raises(MultilaneError) as err:
         params.load_pipelines("dev", _params_with(tmp_path, reviewCommentTokenSecretArn=TOKEN[:-6] + "*"))
     assert "reviewCommentTokenSecretArn" in str(err.value) and "no wildcards" in str(err.value)
+
+
+def test_copies_of_the_app_workflow_do_not_cancel_each_others_events() -> None:
+    # The file is copied once per service and env into an app repository, and
+    # GitHub's concurrency groups span every workflow of the repository: a
+    # queued run replaces (cancels) the pending run of its group. With a group
+    # named by the PR number alone, the dev copy's "closed" run would cancel the
+    # prod copy's pending "closed" run, and that lane would never be removed.
+    wf = yaml.safe_load((ROOT / "ci" / "app-review-workflow.yml").read_text())
+    group = wf["concurrency"]["group"]
+    assert "github.workflow" in group and "github.event.number" in group
+    assert wf["concurrency"]["cancel-in-progress"] is False
