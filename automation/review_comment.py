@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from components import lifetime, naming
+from components.errors import MultilaneError
 from components.routing import carriers as routing
 
 MARKER_PREFIX = "<!-- multilane-review-lane:"
@@ -154,6 +156,8 @@ class GitHubComments:
     token: str
     api: str = "https://api.github.com"
     timeout: float = 30.0
+    _login: str | None = field(default=None, init=False, repr=False)
+    _login_known: bool = field(default=False, init=False, repr=False)
 
     def _call(self, method: str, url: str, payload: dict[str, Any] | None = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None
@@ -163,9 +167,36 @@ class GitHubComments:
         req.add_header("X-GitHub-Api-Version", "2022-11-28")
         if data is not None:
             req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-            body = resp.read()
-        return json.loads(body) if body else None
+        path = url.removeprefix(self.api).split("?", 1)[0]
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                body = resp.read()
+            return json.loads(body) if body else None
+        except urllib.error.HTTPError as err:
+            raise MultilaneError(
+                f"GitHub answered {err.code} {err.reason} to {method} {path}: check that GITHUB_TOKEN may write "
+                f"the pull request comments of {self.repository}"
+            ) from None
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise MultilaneError(f"GitHub {method} {path} failed: {err}") from None
+
+    def login(self) -> str | None:
+        """The token's user (a personal token); None for an app installation
+        token, whose comments GitHub marks as a Bot's."""
+        if not self._login_known:
+            try:
+                self._login = str((self._call("GET", f"{self.api}/user") or {}).get("login") or "") or None
+            except MultilaneError:
+                self._login = None
+            self._login_known = True
+        return self._login
+
+    def _ours(self, comment: dict[str, Any]) -> bool:
+        """Written by this token: anyone may post a comment starting with the marker."""
+        user = comment.get("user") or {}
+        if user.get("type") == "Bot":
+            return True
+        return user.get("login") is not None and user.get("login") == self.login()
 
     def upsert(self, pr: int, marker: str, body: str) -> str:
         page = 1
@@ -174,7 +205,7 @@ class GitHubComments:
                 "GET", f"{self.api}/repos/{self.repository}/issues/{pr}/comments?per_page=100&page={page}"
             )
             for comment in comments or []:
-                if str(comment.get("body", "")).startswith(marker):
+                if str(comment.get("body", "")).startswith(marker) and self._ours(comment):
                     self._call(
                         "PATCH", f"{self.api}/repos/{self.repository}/issues/comments/{comment['id']}", {"body": body}
                     )

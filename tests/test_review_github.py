@@ -11,11 +11,14 @@ from urllib.parse import parse_qs, urlparse
 from automation.review_comment import GitHubComments, marker
 
 MARK = marker("user-api", "dev")
+BOT = {"login": "multilane-review[bot]", "type": "Bot"}
+SOMEONE = {"login": "someone", "type": "User"}
 
 
 class FakeGitHub:
-    def __init__(self, comments: list[dict]) -> None:
-        self.comments = comments
+    def __init__(self, comments: list[dict], login: str | None = None) -> None:
+        self.comments = [{"user": SOMEONE, **c} for c in comments]
+        self.login = login  # the token's user (a personal token), None for an app installation token
         self.requests: list[tuple[str, str, dict | None, str]] = []
         outer = self
 
@@ -35,6 +38,12 @@ class FakeGitHub:
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 outer.requests.append(("GET", url.path, None, self.headers["Authorization"]))
+                if url.path == "/user":
+                    if outer.login is None:  # an installation token: GitHub answers 403
+                        self._reply(403, {"message": "Resource not accessible by integration"})
+                    else:
+                        self._reply(200, {"login": outer.login, "type": "User"})
+                    return
                 q = parse_qs(url.query)
                 page, size = int(q["page"][0]), int(q["per_page"][0])
                 self._reply(200, outer.comments[(page - 1) * size : page * size])
@@ -51,7 +60,8 @@ class FakeGitHub:
             def do_POST(self) -> None:
                 body = self._body()
                 outer.requests.append(("POST", self.path, body, self.headers["Authorization"]))
-                outer.comments.append({"id": 1000 + len(outer.comments), "body": body["body"]})
+                user = {"login": outer.login, "type": "User"} if outer.login else BOT
+                outer.comments.append({"id": 1000 + len(outer.comments), "body": body["body"], "user": user})
                 self._reply(201, {})
 
             def log_message(self, *args: object) -> None:
@@ -71,7 +81,7 @@ class FakeGitHub:
 
 def test_the_marked_comment_on_the_second_page_is_edited() -> None:
     others = [{"id": i, "body": f"comment {i}"} for i in range(150)]
-    others[120]["body"] = MARK + "\nold"
+    others[120].update(body=MARK + "\nold", user=BOT)
     gh = FakeGitHub(others)
     with gh as api:
         kind = GitHubComments("acme/user-api", "t0ken", api=api).upsert(42, MARK, MARK + "\nnew")
@@ -93,3 +103,41 @@ def test_without_a_marked_comment_one_is_created_then_edited() -> None:
         assert sink.upsert(42, MARK, MARK + "\ntwo") == "edited"
     assert [m for m, *_ in gh.requests] == ["GET", "POST", "GET", "PATCH"]
     assert [c["body"] for c in gh.comments] == ["LGTM", "<!-- multilane-pr-preview -->\n...", MARK + "\ntwo"]
+
+
+def _requests(gh: FakeGitHub) -> list[tuple[str, str]]:
+    return [(m, p) for m, p, _, _ in gh.requests if p != "/user"]
+
+
+def test_a_marked_comment_by_someone_else_is_never_edited() -> None:
+    # Anyone who may comment on the pull request can post the marker first; the
+    # sink must not take over (or fail on) that comment, as pr-preview's workflow
+    # only edits a bot's comment.
+    mallory = {"id": 7, "body": MARK + "\ncurl http://evil.example/", "user": {"login": "mallory", "type": "User"}}
+    gh = FakeGitHub([mallory])
+    with gh as api:
+        sink = GitHubComments("acme/user-api", "t", api=api)
+        assert sink.upsert(42, MARK, MARK + "\none") == "created"
+        assert sink.upsert(42, MARK, MARK + "\ntwo") == "edited"
+    assert ("PATCH", "/repos/acme/user-api/issues/comments/7") not in _requests(gh)
+    assert [c["body"] for c in gh.comments] == [MARK + "\ncurl http://evil.example/", MARK + "\ntwo"]
+
+
+def test_with_a_personal_token_its_own_comment_is_edited() -> None:
+    spoof = {"id": 3, "body": MARK + "\nfake", "user": {"login": "mallory", "type": "User"}}
+    gh = FakeGitHub([spoof], login="acme-ci")
+    with gh as api:
+        sink = GitHubComments("acme/user-api", "t", api=api)
+        assert sink.upsert(42, MARK, MARK + "\none") == "created"
+        assert sink.upsert(42, MARK, MARK + "\ntwo") == "edited"
+    assert gh.comments[0]["body"] == MARK + "\nfake" and gh.comments[1]["body"] == MARK + "\ntwo"
+
+
+def test_a_github_error_is_one_sentence() -> None:
+    import pytest
+
+    from components.errors import MultilaneError
+
+    with pytest.raises(MultilaneError) as err:
+        GitHubComments("acme/user-api", "t", api="http://127.0.0.1:9").upsert(42, MARK, MARK)
+    assert "GitHub" in str(err.value) and "\n" not in str(err.value)
