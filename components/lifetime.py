@@ -45,7 +45,7 @@ TAG_EXPIRES = f"{naming.PROJECT}:expiresAt"
 TAG_PROTECTED = f"{naming.PROJECT}:protected"
 
 MAX_TTL_HOURS = 24 * 365
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_ISO = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 
 
 def iso(moment: datetime) -> str:
@@ -219,7 +219,8 @@ def _field(text: str, low: int, high: int, names: Mapping[str, int] | None = Non
         bounds = part.split("-")
         if len(bounds) > 2:
             raise ValueError(part)
-        nums = [names[b] if names and b in names else int(b) if b.isdigit() else None for b in bounds]
+        # ASCII digits only: str.isdigit() also takes "２０" or "٢", which AWS refuses.
+        nums = [names[b] if names and b in names else int(b) if b.isascii() and b.isdigit() else None for b in bounds]
         if any(n is None or not low <= n <= high for n in nums):
             raise ValueError(part)
         first, last = nums[0], nums[-1]

@@ -135,6 +135,9 @@ def test_awake_hours_per_week(sleep_at: str, wake_at: str, awake_hours: int) -> 
         ("cron(0 20 1 * ? *)", "may only choose days of the week"),
         ("cron(* 20 ? * MON *)", "must name the minute and hour"),
         ("cron(0 20 ? * FRI-MON *)", "'FRI-MON' is not a value"),
+        # digits other than ASCII (str.isdigit() accepts them; AWS does not)
+        ("cron(0 \uff12\uff10 ? * MON-FRI *)", "is not a value"),
+        ("cron(0 20 ? * \u0662-\u0666 *)", "is not a value"),
     ],
 )
 def test_cron_subset_refuses_what_it_cannot_model(expression: str, why: str) -> None:
@@ -171,3 +174,9 @@ def test_cost_of_a_quarter_vcpu_half_gb_task() -> None:
     assert lifetime.task_cost_per_hour(256, 512, price) == pytest.approx(0.0123425)
     assert lifetime.cost_per_day(256, 512, 1, price) == pytest.approx(0.296220)
     assert lifetime.cost_per_day(256, 512, 1, price, awake_fraction=60 / 168) == pytest.approx(0.105793, rel=1e-5)
+
+
+@pytest.mark.parametrize("text", ["\uff12\uff10\uff12\uff16-12-03T10:00:00Z", "2026-12-03T1\u0660:00:00Z"])
+def test_lifetime_times_are_ascii(text: str) -> None:
+    with pytest.raises(MultilaneError, match="is not a UTC time"):
+        lifetime.parse_time(text, "tag")
