@@ -314,3 +314,33 @@ def test_copies_of_the_app_workflow_do_not_cancel_each_others_events() -> None:
     group = wf["concurrency"]["group"]
     assert "github.workflow" in group and "github.event.number" in group
     assert wf["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_review_role_cannot_give_a_lane_without_a_pr_lane_tag_a_sleep_schedule() -> None:
+    # The default lane has no scalable target: its ARN (a random id) names no
+    # ECS service, so only the Lane tag tells a review lane's target from one
+    # registered for user-api-default (then scheduled to 0 tasks). A target
+    # registered or changed with no Lane tag at all is no review lane's.
+    policy = _review_policy()
+    arn = f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/0123456789abcdef"
+    untagged = {"aws:RequestTag/Service": "user-api", "aws:RequestTag/Env": "dev"}
+    assert evaluate([policy], "application-autoscaling:RegisterScalableTarget", arn, untagged) != ALLOW
+    for action in ("application-autoscaling:PutScheduledAction", "application-autoscaling:RegisterScalableTarget"):
+        assert evaluate([policy], action, arn, {"aws:ResourceTag/Service": "user-api"}) != ALLOW, action
+    # an update of a review lane's own target sends no tags: its resource tags decide
+    own = {"aws:ResourceTag/Service": "user-api", "aws:ResourceTag/Lane": "pr-7"}
+    assert evaluate([policy], "application-autoscaling:RegisterScalableTarget", arn, own) == ALLOW
+
+
+def test_the_review_roles_guard_policy_fits_with_three_look_alike_services() -> None:
+    # Deny statements go into a managed policy of at most 6,144 characters
+    # (components/iam/documents.split_guard); every look-alike service adds to it.
+    services = ("user-api", "order-api", "user-api-dev-tools", "user-api-dev-admin", "user-api-dev-web")
+    scope = iam.pipeline_roles.Scope(**{**_scope().__dict__, "services": services})
+    for prefix in ("", "pr-"):
+        doc = iam.pipeline_roles.app_deploy_policy(
+            scope, "user-api", "multilane-dev-user-api-review-deploy", lane_prefix=prefix, pipeline="pr-user-api-dev"
+        )
+        grants, guard = iam.documents.split_guard(doc)
+        assert len(json.dumps(guard, separators=(",", ":"))) <= 6144, prefix
+        assert len(json.dumps(grants, separators=(",", ":"))) <= 10240, prefix

@@ -190,12 +190,16 @@ def _artifact_read(scope: Scope, pipeline: str) -> Statement:
     )
 
 
-def _state_access(scope: Scope, own: str, reads: Sequence[str], exclude: Sequence[str] = ()) -> list[Statement]:
+def _state_access(
+    scope: Scope, own: str, reads: Sequence[str], exclude: Sequence[str] = (), exclude_alarms: Sequence[str] = ()
+) -> list[Statement]:
     """Read the backend's meta file, the lower layers' state and its own; write its own.
 
     ``exclude``: stack globs that ``own`` matches but that are not this
     role's (another service whose name starts with this one's
     ``{service}-{env}-``); they get an explicit Deny, so the grant is exact.
+    ``exclude_alarms``: those services' alarm ARNs, denied in the same
+    statement (the guard policy has 6,144 characters).
     """
     read_resources = [scope.meta, *scope.state(own)]
     for glob in reads:
@@ -212,12 +216,20 @@ def _state_access(scope: Scope, own: str, reads: Sequence[str], exclude: Sequenc
         statement("WriteOwnState", "Allow", STATE_WRITE_ACTIONS, scope.state(own)),
     ]
     if exclude:
+        # One ARN per glob (IAM's "*" spans "/": stacks/, history/, backups/
+        # and locks/organization/ alike), so the guard policy stays small.
         out.append(
             statement(
-                "DenyLookAlikeServicesState",
+                "DenyLookAlikeServices",
                 "Deny",
-                [*STATE_WRITE_ACTIONS, *STATE_READ_ACTIONS],
-                [r for glob in exclude for r in scope.state(glob)],
+                [*STATE_WRITE_ACTIONS, *STATE_READ_ACTIONS, *(ALARM_WRITE_ACTIONS if exclude_alarms else ())],
+                [
+                    *(
+                        scope.s3(scope.state_bucket, f"{naming.STATE_ROOT}/*/{naming.PROJECT}/{glob}")
+                        for glob in exclude
+                    ),
+                    *exclude_alarms,
+                ],
             )
         )
     if scope.state_kms_key_arn:
@@ -828,8 +840,15 @@ def app_deploy_policy(
         [
             _log_statement(scope, project),
             _artifact_read(scope, pipeline or naming.app_pipeline_name(service, env)),
+            # "alarm:user-api-dev-*" also names a look-alike service's alarms
+            # (user-api-dev-tools-dev-gray-...); PutMetricAlarm on an existing
+            # name replaces that alarm, so they are denied by name with its state.
             *_state_access(
-                scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)], exclude=look_alikes
+                scope,
+                own,
+                reads=[naming.infra_stack(env), naming.boot_stack(service, env)],
+                exclude=look_alikes,
+                exclude_alarms=[scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alike_services],
             ),
             statement(
                 "ManageLaneServices",
@@ -898,21 +917,6 @@ def app_deploy_policy(
                 [scope.arn("cloudwatch", f"alarm:{naming.lane_stack(service, env, lane_prefix)}*")],
             ),
             statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
-            # "alarm:user-api-dev-*" also names a look-alike service's alarms
-            # (user-api-dev-tools-dev-gray-...); PutMetricAlarm on an existing
-            # name replaces that alarm, so deny them by name.
-            *(
-                [
-                    statement(
-                        "DenyLookAlikeServicesAlarms",
-                        "Deny",
-                        list(ALARM_WRITE_ACTIONS),
-                        [scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alike_services],
-                    )
-                ]
-                if look_alike_services
-                else []
-            ),
             # A lane's sleep schedule (Application Auto Scaling, ABAC on the
             # scalable target's tags): register its own service's targets
             # (tagged at creation), then change only targets with its tag.
@@ -1113,6 +1117,21 @@ def _deny_other_lanes(lane_prefix: str) -> list[Statement]:
             Condition={
                 "StringNotLike": {f"aws:RequestTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
                 "Null": {f"aws:RequestTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+        # A scalable target's ARN (a random id) names no ECS service: a target
+        # with no Lane tag, registered or existing, could be the default
+        # lane's (scheduled to 0 tasks). Only the Lane tag says it is a review lane's.
+        statement(
+            "DenyScalingWithoutLaneTag",
+            "Deny",
+            [
+                f"application-autoscaling:{verb}*"
+                for verb in ("Delete", "Deregister", "Put", "Register", "Tag", "Untag")
+            ],
+            ["*"],
+            Condition={
+                "Null": {f"aws:RequestTag/{naming.LANE_TAG}": "true", f"aws:ResourceTag/{naming.LANE_TAG}": "true"}
             },
         ),
     ]
