@@ -321,12 +321,25 @@ class Runner:
             return self.backend.destroy(target.stack, on_event, message)
         raise ValueError(op)
 
+    def _record_first_lifetime(self, target: Target, life: Any) -> None:
+        """A failed ``up`` of a lane with no recorded lifetime: record one, so
+        what the failed deploy created expires and the reaper removes it. A
+        lane that has one keeps it (a failed push does not extend it)."""
+        from automation import review
+
+        try:
+            if self.backend.stack_exists(target.stack) and review.previous_lifetime(self.backend, target.stack) is None:
+                review.record_lifetime(self.backend, target.stack, life)
+        except (MultilaneError, OperationFailedError, StackMissingError):
+            pass  # the outcome already says the deploy failed
+
     def run_one(self, op: str, target: Target, config: dict[str, str], message: str = "") -> StackOutcome:
         config = dict(config)
         self.progress.start(target.stack, op)
         outcome = StackOutcome(target.stack, op, "ok")
         collector = ChangeCollector()
         created_for_preview = False
+        life = None
         try:
             read: dict[str, dict[str, Any]] = {}
             if op in ("up", "preview"):
@@ -336,7 +349,6 @@ class Runner:
             if op == "up" and is_rule_lane:
                 boot = read[naming.boot_stack(target.service or "", target.env)]
                 self.check_priority(target, config, boot)
-            life = None
             if op == "up":
                 from automation import review
 
@@ -382,6 +394,8 @@ class Runner:
             outcome.status = "failed"
             outcome.message = f"{type(err).__name__}: {_first_line(str(err))}"
         finally:
+            if life is not None and outcome.status == "failed":
+                self._record_first_lifetime(target, life)
             if created_for_preview:
                 try:
                     self.backend.remove_stack(target.stack)

@@ -343,3 +343,25 @@ def test_the_fix_a_malformed_expiry_names_works(aged, capsys) -> None:
     # the creation time it did record is kept
     assert aged.stacks["user-api-dev-pr-2"].tags["multilane:createdAt"] == "2026-12-02T10:00:00Z"
     assert main(["reap", "dev", "--dry-run"]) == 0
+
+
+def test_a_lane_whose_first_deploy_failed_still_expires(fake, clock, tmp_path) -> None:
+    # A failed first `up` leaves the stack with what it created (a target group,
+    # a rule, a service that never turned healthy). Without a recorded expiry
+    # the reaper never removes it: a forgotten lane that keeps costing money.
+    from automation.workspace import OperationFailedError
+
+    real_up = fake.up
+
+    def failing_up(stack, config, on_event, message=""):
+        real_up(stack, config, on_event, message)  # the engine created resources ...
+        raise OperationFailedError("update failed: ECS deployment circuit breaker: tasks failed to start")
+
+    fake.up = failing_up
+    comments = tmp_path / "c"
+    assert review(11, "opened", comments, IMAGE) == 1
+    assert fake.stacks["user-api-dev-pr-11"].tags["multilane:expiresAt"] == "2026-12-06T10:00:00Z"
+    fake.up = real_up
+    clock.now = T0 + timedelta(days=4)
+    assert main(["reap", "dev"]) == 0
+    assert ("destroy", "user-api-dev-pr-11") in fake.ops() and "user-api-dev-pr-11" not in fake.stacks
