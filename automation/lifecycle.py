@@ -30,6 +30,7 @@ from automation.runner import Runner, live_lanes, remove_after_destroy
 from automation.workspace import Backend
 from components import naming, params, stackname
 from components.errors import MultilaneError
+from components.stackconfig import STACKS_DIR
 from components.stackname import Target
 
 Waiter = Callable[[str, str], str]  # (cluster ARN, ECS service name) -> what it saw
@@ -230,10 +231,14 @@ class LaneRow:
 
 
 def lanes(
-    backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR, now: datetime | None = None
+    backend: Backend,
+    service: str,
+    env: str,
+    params_dir: Path = params.PARAMS_DIR,
+    now: datetime | None = None,
+    stacks_dir: Path = STACKS_DIR,
 ) -> list[LaneRow]:
     from automation import review
-    from components.lifetime import Lifetime
 
     now = now or review.utc_now()
     rows = []
@@ -251,7 +256,8 @@ def lanes(
                 str(out.get("RouteHeader") or ""),
                 summary.last_update,
                 review.lifetime_columns(
-                    None if t.lane == naming.DEFAULT_LANE else Lifetime.from_tags(backend.tags(t.stack), t.stack), now
+                    None if t.lane == naming.DEFAULT_LANE else review.recorded_lifetime(backend, t.stack, stacks_dir),
+                    now,
                 ),
             )
         )

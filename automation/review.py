@@ -256,7 +256,7 @@ def reap_candidates(
     read: the reaper's per-service role may not read another service's state.
     A lane whose stack file (in ``stacks_dir``) says ``multilane:protected:
     "true"`` counts as protected even when its last deploy did not record it."""
-    from automation.runner import is_empty, read_stack_file
+    from automation.runner import is_empty
 
     out = []
     for summary in backend.list_stacks():
@@ -268,12 +268,21 @@ def reap_candidates(
             continue
         if (service is not None and t.service != service) or is_empty(backend, summary):
             continue
-        life = Lifetime.from_tags(backend.tags(t.stack), t.stack)
-        if life is not None and stacks_dir is not None and not life.protected:
-            _, protected = stack_file_settings(read_stack_file(t.stack, stacks_dir), t.stack)
-            life = replace(life, protected=protected)
-        out.append(ReapCandidate(t.stack, t.lane, life))
+        out.append(ReapCandidate(t.stack, t.lane, recorded_lifetime(backend, t.stack, stacks_dir)))
     return out
+
+
+def recorded_lifetime(backend: Backend, stack: str, stacks_dir: Path | None = None) -> Lifetime | None:
+    """The lifetime a lane's stack tags record; a lane whose stack file (in
+    ``stacks_dir``) says ``multilane:protected: "true"`` is protected even
+    when its last deploy did not record it."""
+    from automation.runner import read_stack_file
+
+    life = Lifetime.from_tags(backend.tags(stack), stack)
+    if life is not None and stacks_dir is not None and not life.protected:
+        _, protected = stack_file_settings(read_stack_file(stack, stacks_dir), stack)
+        life = replace(life, protected=protected)
+    return life
 
 
 def plan_reap(

@@ -365,3 +365,15 @@ def test_a_lane_whose_first_deploy_failed_still_expires(fake, clock, tmp_path) -
     clock.now = T0 + timedelta(days=4)
     assert main(["reap", "dev"]) == 0
     assert ("destroy", "user-api-dev-pr-11") in fake.ops() and "user-api-dev-pr-11" not in fake.stacks
+
+
+def test_lanes_shows_a_lane_protected_in_its_stack_file_as_protected(aged, tmp_path) -> None:
+    # reap keeps it (stack file read at reap time): `lanes` must not say "expired".
+    from automation import lifecycle
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.user-api-dev-pr-1.yaml").write_text('config:\n  multilane:protected: "true"\n')
+    rows = {r.lane: r for r in lifecycle.lanes(aged, "user-api", "dev", now=T0, stacks_dir=stacks)}
+    assert rows["pr-1"].to_json()["expires"] == "protected"
+    assert rows["pr-2"].to_json()["expires"] == "2026-12-05T10:00:00Z"
