@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import routing
+from . import routing, weighted
 
 LISTENER_RULE_TYPES = frozenset({"aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"})
 
@@ -61,6 +62,14 @@ class Rule:
     # A source-ip condition (laneHeaderSourceCidrs): the rule matches only
     # requests from these CIDRs. Evaluated when a request names its source.
     source_cidrs: tuple[str, ...] = ()
+    # A path-pattern condition (the weighted catch-all rule uses ``*``):
+    # case-sensitive wildcards against the request path.
+    paths: tuple[str, ...] = ()
+    # A weighted forward (progressive promotion): (target group, weight) pairs
+    # and the target-group stickiness duration (0: not sticky). Empty: the rule
+    # forwards to ``target`` alone.
+    forward: tuple[tuple[str, int], ...] = ()
+    stickiness_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,11 @@ def validate_rules(rules: Sequence[Rule]) -> None:
         if key in seen:
             raise RuleError(f"{where}: two rules share the priority on one listener (PriorityInUse)")
         seen[key] = rule
-        if not rule.conditions:
+        if not rule.conditions and not rule.paths:
             raise RuleError(f"{where}: a non-default rule needs at least one condition")
-        evaluations = wildcards = 0
+        _validate_forward(rule, where)
+        evaluations = len(rule.paths)
+        wildcards = sum(p.count("*") + p.count("?") for p in rule.paths)
         for cond in rule.conditions:
             if len(cond.header) > routing.ALB_MAX_HEADER_NAME_LEN or not cond.header:
                 raise RuleError(f"{where}: header name {cond.header!r} is empty or over 40 characters")
@@ -138,6 +149,27 @@ def validate_rules(rules: Sequence[Rule]) -> None:
             raise RuleError(f"{where}: {evaluations} match evaluations (limit 5 per rule)")
         if wildcards > routing.ALB_MAX_WILDCARDS_PER_RULE:
             raise RuleError(f"{where}: {wildcards} wildcards (limit 5 per rule)")
+
+
+def _validate_forward(rule: Rule, where: str) -> None:
+    """A weighted forward within ALB's limits (ELB quotas and API reference):
+    at most 5 target groups per action (fixed), weights 0..999 and not all 0,
+    stickiness 1..604800 s when enabled."""
+    if not rule.forward:
+        return
+    if len(rule.forward) > weighted.ALB_TARGET_GROUPS_PER_ACTION:
+        raise RuleError(f"{where}: {len(rule.forward)} target groups in one forward action (limit 5)")
+    if len({arn for arn, _ in rule.forward}) != len(rule.forward):
+        raise RuleError(f"{where}: a target group appears twice in one forward action")
+    for arn, weight in rule.forward:
+        if not 0 <= weight <= weighted.ALB_TUPLE_WEIGHT_MAX:
+            raise RuleError(f"{where}: weight {weight} of {arn} outside 0..999")
+    if not any(w for _, w in rule.forward):
+        raise RuleError(f"{where}: every target group of the forward action has weight 0")
+    if rule.stickiness_seconds and not (
+        weighted.STICKINESS_MIN_SECONDS <= rule.stickiness_seconds <= weighted.STICKINESS_MAX_SECONDS
+    ):
+        raise RuleError(f"{where}: stickiness {rule.stickiness_seconds} s outside 1..604800")
 
 
 # --- matching --------------------------------------------------------------------
@@ -189,13 +221,32 @@ def source_holds(rule: Rule, source_ip: str | None) -> bool:
     return any(address in ipaddress.ip_network(c) for c in rule.source_cidrs)
 
 
+def path_holds(rule: Rule, path: str) -> bool:
+    """A path-pattern condition: case-sensitive ``*``/``?`` against the whole path."""
+    if not rule.paths:
+        return True
+    for pattern in rule.paths:
+        rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+        if re.fullmatch(rx, path, re.DOTALL):
+            return True
+    return False
+
+
 def matching_rule(
-    rules: Sequence[Rule], headers: Headers, semantics: Semantics = Semantics(), source_ip: str | None = None
+    rules: Sequence[Rule],
+    headers: Headers,
+    semantics: Semantics = Semantics(),
+    source_ip: str | None = None,
+    path: str = "/",
 ) -> Rule | None:
     """The rule that wins (lowest priority whose conditions all hold), if any."""
     validate_rules(rules)
     for rule in sorted(rules, key=lambda r: r.priority):
-        if all(condition_holds(c, headers, semantics) for c in rule.conditions) and source_holds(rule, source_ip):
+        if (
+            all(condition_holds(c, headers, semantics) for c in rule.conditions)
+            and source_holds(rule, source_ip)
+            and path_holds(rule, path)
+        ):
             return rule
     return None
 
@@ -207,9 +258,67 @@ def evaluate(
     semantics: Semantics = Semantics(),
     source_ip: str | None = None,
 ) -> str:
-    """The target group a request with ``headers`` (from ``source_ip``) reaches."""
+    """The target group a request with ``headers`` (from ``source_ip``) reaches.
+
+    A weighted rule picks by chance: use :func:`route` with a :class:`Client`."""
     rule = matching_rule(rules, headers, semantics, source_ip)
+    if rule is not None and rule.forward:
+        raise RuleError(
+            f"rule at priority {rule.priority} forwards weighted; route it with alb_eval.route and a Client"
+        )
     return rule.target if rule else default_target
+
+
+@dataclass
+class Client:
+    """One user agent: it keeps the cookie ALB sets for target-group stickiness
+    (``AWSALBTG``) and sends it back, so within the duration a sticky weighted
+    rule sends it to the target group it got the first time."""
+
+    rng: random.Random
+    # (listener, priority) of the rule -> (target group, expiry time)
+    cookies: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)
+
+
+def pick_weighted(forward: Sequence[tuple[str, int]], rng: random.Random) -> str:
+    """ALB's weighted choice: each target group with probability weight / sum."""
+    total = sum(w for _, w in forward)
+    point = rng.random() * total
+    for arn, weight in forward:
+        if point < weight:
+            return arn
+        point -= weight
+    return next(arn for arn, w in reversed(forward) if w)
+
+
+def route(
+    rules: Sequence[Rule],
+    default_target: str,
+    headers: Headers,
+    client: Client,
+    *,
+    now: float = 0.0,
+    semantics: Semantics = Semantics(),
+    source_ip: str | None = None,
+    path: str = "/",
+) -> str:
+    """Like :func:`evaluate`, with weighted forwards: the client's stickiness
+    cookie wins while it is valid and names a group of the rule with a weight
+    above 0; otherwise a weighted pick, remembered when the rule is sticky."""
+    rule = matching_rule(rules, headers, semantics, source_ip, path)
+    if rule is None:
+        return default_target
+    if not rule.forward:
+        return rule.target
+    key = (rule.listener, rule.priority)
+    kept = client.cookies.get(key)
+    live = {arn for arn, w in rule.forward if w}
+    if rule.stickiness_seconds and kept and kept[1] > now and kept[0] in live:
+        return kept[0]
+    chosen = pick_weighted(rule.forward, client.rng)
+    if rule.stickiness_seconds:
+        client.cookies[key] = (chosen, now + rule.stickiness_seconds)
+    return chosen
 
 
 # --- adapters ---------------------------------------------------------------------
@@ -217,17 +326,33 @@ def evaluate(
 
 def _forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str) -> str:
     """The target group of the single forward action (weighted forwards to one group too)."""
+    target, forward, _ = _forward(actions, type_key=type_key, arn_key=arn_key, fwd_key=fwd_key)
+    if forward:
+        raise RuleError(f"forward action to {len(forward)} target groups: {list(actions)!r}")
+    return target
+
+
+def _forward(
+    actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str
+) -> tuple[str, tuple[tuple[str, int], ...], int]:
+    """(single target, weighted groups, stickiness seconds) of the single forward action.
+
+    One group (a plain ``targetGroupArn`` or a forward config with one group)
+    gives the target and no weighted groups; several give the weighted groups
+    (target: the first) and their stickiness (0 when off)."""
     forwards = [a for a in actions if str(a.get(type_key, "")).lower() == "forward"]
     if len(actions) != 1 or len(forwards) != 1:
         raise RuleError(f"expected exactly one forward action, got {list(actions)!r}")
     action = forwards[0]
     if action.get(arn_key):
-        return str(action[arn_key])
-    groups = (action.get(fwd_key) or {}).get("targetGroups" if fwd_key == "forward" else "TargetGroups") or []
+        return str(action[arn_key]), (), 0
+    groups = weighted.forward_groups(action)
     if len(groups) == 1:
-        group = groups[0]
-        return str(group.get("arn") or group.get("TargetGroupArn"))
-    raise RuleError(f"forward action to {len(groups)} target groups is not modelled: {action!r}")
+        return groups[0][0], (), 0
+    if not groups:
+        raise RuleError(f"forward action without target groups: {action!r}")
+    enabled, duration = weighted.stickiness(action)
+    return groups[0][0], tuple(groups), duration if enabled else 0
 
 
 def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
@@ -241,12 +366,16 @@ def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
         inputs = reg.inputs
         conditions = []
         sources: tuple[str, ...] = ()
+        paths: tuple[str, ...] = ()
         for cond in inputs.get("conditions") or []:
-            unsupported = set(cond) - {"httpHeader", "sourceIp"}
+            unsupported = set(cond) - {"httpHeader", "sourceIp", "pathPattern"}
             if unsupported:
                 raise RuleError(f"{reg.name}: condition {sorted(unsupported)} is not modelled")
             if "sourceIp" in cond:
                 sources += tuple(cond["sourceIp"]["values"])
+                continue
+            if "pathPattern" in cond:
+                paths += tuple(cond["pathPattern"]["values"])
                 continue
             hh = cond["httpHeader"]
             conditions.append(
@@ -258,11 +387,20 @@ def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
             )
         if "priority" not in inputs:
             raise RuleError(f"{reg.name}: no priority (ALB would pick the next free one; multilane always sets it)")
-        target = _forward_target(
+        target, forward, sticky = _forward(
             inputs.get("actions") or [], type_key="type", arn_key="targetGroupArn", fwd_key="forward"
         )
         out.append(
-            Rule(int(inputs["priority"]), tuple(conditions), target, str(inputs.get("listenerArn", "")), sources)
+            Rule(
+                int(inputs["priority"]),
+                tuple(conditions),
+                target,
+                str(inputs.get("listenerArn", "")),
+                sources,
+                paths,
+                forward,
+                sticky,
+            )
         )
     return out
 
@@ -276,9 +414,13 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
             continue
         conditions = []
         sources: tuple[str, ...] = ()
+        paths: tuple[str, ...] = ()
         for cond in raw.get("Conditions", []):
             if cond.get("Field") == "source-ip":
                 sources += tuple(cond["SourceIpConfig"]["Values"])
+                continue
+            if cond.get("Field") == "path-pattern":
+                paths += tuple((cond.get("PathPatternConfig") or {}).get("Values") or cond.get("Values") or ())
                 continue
             if cond.get("Field") != "http-header":
                 raise RuleError(f"rule {raw.get('RuleArn')}: condition {cond.get('Field')!r} is not modelled")
@@ -290,10 +432,10 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
                     regex_values=tuple(hh.get("RegexValues") or ()),
                 )
             )
-        target = _forward_target(
+        target, forward, sticky = _forward(
             raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
         )
-        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources))
+        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources, paths, forward, sticky))
     return out
 
 

@@ -186,14 +186,14 @@ def test_rules_from_offline_registrations() -> None:
 def test_registration_adapter_refuses_what_it_does_not_model() -> None:
     def program(stack: str, params_dir) -> None:
         aws.lb.ListenerRule(
-            "path",
+            "host",
             listener_arn="arn:l",
             priority=3,
-            conditions=[{"path_pattern": {"values": ["/x"]}}],
+            conditions=[{"host_header": {"values": ["x.example.com"]}}],
             actions=[{"type": "forward", "target_group_arn": "arn:tg"}],
         )
 
-    with pytest.raises(RuleError, match="pathPattern"):
+    with pytest.raises(RuleError, match="hostHeader"):
         alb_eval.rules_from_registrations(run_stack("user-api-dev-gray", program=program))
 
 
@@ -256,12 +256,12 @@ def test_describe_rules_adapter_refuses_unmodelled_conditions() -> None:
         "Rules": [
             {
                 "Priority": "1",
-                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x"]}}],
+                "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["x.example.com"]}}],
                 "Actions": [{"Type": "forward", "TargetGroupArn": "t"}],
             }
         ]
     }
-    with pytest.raises(RuleError, match="path-pattern"):
+    with pytest.raises(RuleError, match="host-header"):
         alb_eval.rules_from_describe_rules(response)
     with pytest.raises(RuleError, match="no default rule"):
         alb_eval.default_target_from_describe_rules(response)

@@ -1,0 +1,260 @@
+"""Progressive promotion (issue #15): the gate, the state machine, the runner wiring on the fake backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from automation import promotion
+from automation.fake import FakeBackend
+from automation.promotion import (
+    Gate,
+    Promotion,
+    ScriptedMetrics,
+    Settings,
+    Side,
+    Snapshot,
+    Thresholds,
+    judge,
+    parse_steps,
+)
+from components.errors import MultilaneError
+from tests.runner_helpers import IMAGE, LOWER, Sleeps, make_runner
+
+GRAY_IMAGE = IMAGE.replace("sha-abc123", "sha-9a7e11")
+OLD_IMAGE = IMAGE.replace("sha-abc123", "sha-0001")
+
+# A healthy poll: both sides serve plenty, similar error rate and latency.
+GOOD = Snapshot(Side(200, 0, 120.0), Side(1800, 2, 110.0))
+# A bad poll: the lane answers 5 % 5xx while default answers 0.1 %.
+BAD_5XX = Snapshot(Side(200, 10, 120.0), Side(1800, 2, 110.0))
+SLOW = Snapshot(Side(200, 0, 400.0), Side(1800, 2, 110.0))
+ALARM = Snapshot(Side(200, 0, 120.0), Side(1800, 2, 110.0), ("user-api-dev-gray-target-5xx-percent",))
+DEFAULTS = Settings()
+QUIET = Snapshot(Side(5, 5, 900.0), Side(1800, 2, 110.0))  # too few lane requests to judge a rate
+
+
+# --- steps and the judge ------------------------------------------------------------
+
+
+def test_parse_steps_accepts_rising_percents_ending_at_100():
+    assert parse_steps("10,50,100") == [10, 50, 100]
+    assert parse_steps(" 5, 100") == [5, 100]
+    assert parse_steps("100") == [100]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("10,x,100", "comma-separated"),
+        ("", "comma-separated"),
+        ("0,100", "outside 1..100"),
+        ("10,150", "outside 1..100"),
+        ("50,10,100", "does not rise"),
+        ("10,10,100", "does not rise"),
+        ("10,50", "ends at 50"),
+    ],
+)
+def test_parse_steps_refuses_in_one_sentence(text, says):
+    with pytest.raises(MultilaneError, match=says) as err:
+        parse_steps(text)
+    assert "\n" not in str(err.value)
+
+
+def test_judge_reads_rates_latency_alarms_and_ignores_thin_traffic():
+    thr = Thresholds()
+    assert judge(GOOD, thr) is None
+    assert "5xx 5.00% is 4.89 points above" in judge(BAD_5XX, thr)
+    assert "p99 400 ms" in judge(SLOW, thr)
+    assert "in ALARM" in judge(ALARM, thr)
+    assert judge(QUIET, thr) is None
+    # p99 over the ratio but within the absolute margin: not a breach (10 ms vs 30 ms).
+    assert judge(Snapshot(Side(200, 0, 30.0), Side(1800, 0, 10.0)), thr) is None
+
+
+def test_gate_is_m_out_of_n():
+    gate = Gate(Thresholds(breach_polls=2, window_polls=3))
+    assert [gate.add(r) for r in (None, "x", None, None, "y", None)] == [None] * 6  # never 2 of the last 3
+    gate = Gate(Thresholds(breach_polls=2, window_polls=3))
+    assert [gate.add(r) for r in ("x", None, "y")] == [None, None, "y"]
+    assert Gate(Thresholds()).add("alarm", immediate=True) == "alarm"
+
+
+# --- the state machine with scripted seams ---------------------------------------------
+
+
+class World:
+    """Records every weight set and every cutover; metrics come from a script."""
+
+    def __init__(self, series, *, fail_weight: int | None = None, cutover_ok: bool = True):
+        self.weights: list[int] = []
+        self.metrics = ScriptedMetrics(series)
+        self.sleeps = Sleeps()
+        self.fail_weight = fail_weight
+        self.cutovers = 0
+        self.cutover_ok = cutover_ok
+
+    def set_weight(self, weight, message):
+        self.weights.append(weight)
+        if weight == self.fail_weight:
+            return False, "ECS rolled the deployment back"
+        return True, "ok"
+
+    def cutover(self):
+        self.cutovers += 1
+        return self.cutover_ok, "" if self.cutover_ok else "default lane did not become stable"
+
+    def run(self, settings=DEFAULTS):
+        lines: list[str] = []
+        p = Promotion(
+            "user-api-dev-gray", settings, self.set_weight, self.metrics, self.cutover, self.sleeps, lines.append
+        )
+        return p.run(), lines
+
+
+def test_all_steps_pass_then_cutover():
+    world = World([GOOD])
+    result, lines = world.run()
+    assert result.ok and result.cut_over and not result.pulled_back
+    assert world.weights == [10, 50, 100]
+    assert world.cutovers == 1
+    # 300 s bake at a 60 s poll: 5 polls per step, the sleeps add up to the bake.
+    assert [s.polls for s in result.steps] == [5, 5, 5]
+    assert sum(world.sleeps) == 3 * 300
+    progress = [line for line in lines if " bake " in line]
+    assert progress[0].startswith("step 1/3 weight 10% bake 240s left | lane 5xx 0.00% p99 120 ms (200 req)")
+    assert "default 5xx 0.11% p99 110 ms (1800 req) | ok" in progress[0]
+
+
+def test_breach_at_step_2_sets_weight_0_and_stops():
+    # Step 1: five good polls. Step 2: bad from its second poll on.
+    world = World([GOOD] * 5 + [GOOD, BAD_5XX, BAD_5XX, BAD_5XX])
+    result, lines = world.run()
+    assert not result.ok and result.pulled_back and not result.cut_over
+    assert world.weights == [10, 50, 0]
+    assert world.cutovers == 0
+    assert [(s.step, s.weight, s.status, s.polls) for s in result.steps] == [
+        (1, 10, "passed", 5),
+        (2, 50, "breached", 3),
+    ]
+    assert result.reason.startswith("promotion of user-api-dev-gray stopped at step 2/3 (weight 50): lane 5xx 5.00%")
+    assert result.reason.endswith("weight set back to 0") and "\n" not in result.reason
+    assert lines[-1].endswith("| BREACH")
+
+
+def test_flapping_lane_is_pulled_back_but_one_spike_is_not():
+    flap = World([GOOD, BAD_5XX, GOOD, BAD_5XX, GOOD])
+    result, _ = flap.run()
+    assert not result.ok and flap.weights == [10, 0]
+    assert result.steps[0].polls == 4  # 2 of the last 3 at the 4th poll
+    spike = World([GOOD, SLOW, GOOD, GOOD, GOOD])
+    result, lines = spike.run()
+    assert result.ok and spike.weights == [10, 50, 100]
+    assert any(line.endswith("| breach?") for line in lines)
+
+
+def test_an_alarm_pulls_back_at_once():
+    world = World([GOOD, ALARM])
+    result, _ = world.run()
+    assert world.weights == [10, 0] and result.steps[0].polls == 2
+    assert "alarm user-api-dev-gray-target-5xx-percent is in ALARM" in result.reason
+
+
+def test_a_failed_deploy_pulls_back():
+    world = World([GOOD], fail_weight=50)
+    result, _ = world.run()
+    assert world.weights == [10, 50, 0]
+    assert "the deploy at weight 50 failed (ECS rolled the deployment back)" in result.reason
+
+
+def test_a_failed_cutover_is_a_failure_without_pull_back():
+    world = World([GOOD], cutover_ok=False)
+    result, _ = world.run(Settings(steps=(100,), bake_seconds=60))
+    assert not result.ok and world.weights == [100]
+    assert result.reason.endswith("the cutover failed: default lane did not become stable")
+
+
+def test_render_plan_lists_each_step():
+    text = promotion.render_plan("user-api-dev-gray", "gray", "user-api-dev-default", Settings(), 25)
+    assert text.splitlines()[1].startswith("  step 1: multilane:weight=10: 10% of the requests")
+    assert "modeled time: 3 x 300 s + cutover 25 s = 925 s (one-step promote: 25 s)" in text
+
+
+# --- on the fake backend through the runner ---------------------------------------------
+
+
+class Waiter:
+    def __call__(self, cluster, service):
+        return f"ECS service {service} is stable"
+
+
+def _service() -> FakeBackend:
+    fake = FakeBackend.deployed(*LOWER)
+    fake.seed("user-api-dev-default", {"multilane:imageUri": OLD_IMAGE})
+    fake.seed("user-api-dev-gray", {"multilane:imageUri": GRAY_IMAGE})
+    return fake
+
+
+def _run(fake, tmp_path, series, settings=DEFAULTS):
+    runner = make_runner(fake, tmp_path)
+    return promotion.progressive(
+        runner, "user-api", "dev", "gray", settings, ScriptedMetrics(series), sleep=Sleeps(), waiter=Waiter()
+    )
+
+
+def _weights(fake, stack="user-api-dev-gray"):
+    return [c.config.get("multilane:weight") for c in fake.calls if c.op == "up" and c.stack == stack]
+
+
+def test_fake_backend_pass_promotes_and_removes_the_lane(tmp_path):
+    fake = _service()
+    result, outcomes = _run(fake, tmp_path, [GOOD])
+    assert result.ok
+    assert _weights(fake) == ["10", "50", "100"]
+    assert [(o.op, o.stack, o.status) for o in outcomes] == [
+        ("up", "user-api-dev-default", "ok"),
+        ("destroy", "user-api-dev-gray", "ok"),
+    ]
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == GRAY_IMAGE
+    assert not fake.stack_exists("user-api-dev-gray")
+
+
+def test_fake_backend_breach_at_step_2_leaves_lane_at_weight_0(tmp_path):
+    fake = _service()
+    result, outcomes = _run(fake, tmp_path, [GOOD] * 5 + [BAD_5XX] * 3)
+    assert not result.ok and outcomes == []
+    assert _weights(fake) == ["10", "50", "0"]
+    assert fake.stacks["user-api-dev-gray"].config["multilane:weight"] == "0"
+    assert promotion.current_weight(fake, "user-api-dev-gray") == 0
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == OLD_IMAGE  # untouched
+
+
+def test_fake_backend_flap_is_pulled_back(tmp_path):
+    fake = _service()
+    result, _ = _run(fake, tmp_path, [GOOD, BAD_5XX, GOOD, BAD_5XX])
+    assert not result.ok and _weights(fake) == ["10", "0"]
+
+
+def test_only_one_lane_takes_a_weighted_share(tmp_path):
+    fake = _service()
+    fake.seed("user-api-dev-blue", {"multilane:imageUri": GRAY_IMAGE, "multilane:weight": "10"})
+    with pytest.raises(MultilaneError, match="lane 'blue' of user-api-dev already takes a weighted share"):
+        _run(fake, tmp_path, [GOOD])
+    assert _weights(fake) == []
+
+
+def test_refuses_default_and_missing_lanes(tmp_path):
+    fake = _service()
+    runner = make_runner(fake, tmp_path)
+    with pytest.raises(MultilaneError, match="default lane onto itself"):
+        promotion.check_startable(runner, "user-api", "dev", "default")
+    with pytest.raises(MultilaneError, match="has no stack user-api-dev-green"):
+        promotion.check_startable(runner, "user-api", "dev", "green")
+
+
+def test_abort_sets_weight_0_at_once(tmp_path):
+    fake = _service()
+    fake.seed("user-api-dev-gray", {"multilane:imageUri": GRAY_IMAGE, "multilane:weight": "50"})
+    outcome = promotion.abort(make_runner(fake, tmp_path), "user-api", "dev", "gray")
+    assert outcome.status == "ok"
+    assert _weights(fake) == ["0"]
+    assert promotion.current_weight(fake, "user-api-dev-gray") == 0
