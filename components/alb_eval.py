@@ -303,8 +303,7 @@ def route(
     path: str = "/",
 ) -> str:
     """Like :func:`evaluate`, with weighted forwards: the client's stickiness
-    cookie wins while it is valid and names a group of the rule with a weight
-    above 0; otherwise a weighted pick, remembered when the rule is sticky."""
+    cookie wins while it is valid and names a group of the rule; otherwise a weighted pick, remembered when the rule is sticky."""
     rule = matching_rule(rules, headers, semantics, source_ip, path)
     if rule is None:
         return default_target
@@ -312,8 +311,7 @@ def route(
         return rule.target
     key = (rule.listener, rule.priority)
     kept = client.cookies.get(key)
-    live = {arn for arn, w in rule.forward if w}
-    if rule.stickiness_seconds and kept and kept[1] > now and kept[0] in live:
+    if rule.stickiness_seconds and kept and kept[1] > now and kept[0] in {arn for arn, _ in rule.forward}:
         return kept[0]
     chosen = pick_weighted(rule.forward, client.rng)
     if rule.stickiness_seconds:
