@@ -303,7 +303,8 @@ def route(
     path: str = "/",
 ) -> str:
     """Like :func:`evaluate`, with weighted forwards: the client's stickiness
-    cookie wins while it is valid and names a group of the rule; otherwise a weighted pick, remembered when the rule is sticky."""
+    cookie wins while it is valid and names a group of the rule; otherwise a
+    weighted pick, remembered when the rule is sticky."""
     rule = matching_rule(rules, headers, semantics, source_ip, path)
     if rule is None:
         return default_target

@@ -116,7 +116,7 @@ def test_header_rules_keep_precedence_over_the_weighted_rule():
 
 
 def test_evaluate_refuses_a_weighted_rule_it_cannot_answer_alone():
-    with pytest.raises(RuleError, match="route it with alb_eval.route"):
+    with pytest.raises(RuleError, match=r"route it with alb_eval\.route"):
         alb_eval.evaluate([weighted_rule(10)], DEFAULT_TG, {})
 
 
