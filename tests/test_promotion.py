@@ -258,3 +258,15 @@ def test_abort_sets_weight_0_at_once(tmp_path):
     assert outcome.status == "ok"
     assert _weights(fake) == ["0"]
     assert promotion.current_weight(fake, "user-api-dev-gray") == 0
+
+
+def test_bench_model_matches_the_state_machine_on_a_virtual_clock():
+    from bench import promotion as bench_promotion
+
+    s = Settings(steps=(10, 100), bake_seconds=120, poll_seconds=60)
+    total, at_weight = bench_promotion.simulate(s, [GOOD], cutover_s=10)
+    assert total == promotion.modeled_seconds([10, 100], 120, 10) == 250
+    assert at_weight == {0: 0.0, 10: 120.0, 100: 130.0}
+    # Bad from the first poll of step 2: the 2-of-3 gate pulls back after two polls.
+    _, at_weight = bench_promotion.simulate(s, [GOOD, GOOD, BAD_5XX], cutover_s=10)
+    assert at_weight[100] == 120.0 and promotion.breach_exposure(100, 120) == 120.0
