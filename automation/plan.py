@@ -1,6 +1,6 @@
 """``plan <stack>``: the desired resource tree, offline.
 
-Runs the real program under the recording mocks (automation/offline.py) and
+Runs the real program under the recording mocks (harness/offline.py) and
 prints every resource (type, logical name, parent, key inputs, protect) and
 the stack outputs. Lower layers' outputs are fake placeholders unless given.
 """
@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from automation.offline import PLACEHOLDER, Recording, Registration, run_stack
+from harness.offline import PLACEHOLDER, Recording, Registration, run_stack
 
 # Inputs worth a glance in the tree; the full inputs are in --json.
 KEY_INPUTS = (

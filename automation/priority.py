@@ -4,7 +4,7 @@ The lane program picks ``allocate_priorities(service, lane, count, taken={},
 pinned=config.priority)``: deterministic, with no view of the listener. Before
 ``up`` the runner reads the listener's live rules, computes the real ``taken``
 (priority -> owning lane, read back from each rule's header pattern with
-components.alb_eval, else from its ``Lane`` tag) and, when the
+components.routing.rules, else from its ``Lane`` tag) and, when the
 program's slot is held by another lane, pins ``multilane:priority`` to a free
 slot. A lane whose rules are already on the listener keeps its priority.
 
@@ -88,14 +88,14 @@ def plan(
 
 def lane_of_raw_rule(raw: Mapping[str, Any]) -> str | None:
     """The lane a describe_rules entry routes to, read back from its header
-    pattern (components.alb_eval); None for rules multilane did not build."""
-    from components import alb_eval
+    pattern (components.routing.rules); None for rules multilane did not build."""
+    from components import routing
 
     try:
-        (rule,) = alb_eval.rules_from_describe_rules({"Rules": [raw]})
-    except (alb_eval.RuleError, KeyError, ValueError):
+        (rule,) = routing.rules.rules_from_describe_rules({"Rules": [raw]})
+    except (routing.rules.RuleError, KeyError, ValueError):
         return None  # e.g. an operator's path-pattern rule
-    return alb_eval.lane_of_rule(rule) or None
+    return routing.rules.lane_of_rule(rule) or None
 
 
 def live_rules(pages: list[Mapping[str, Any]], tags: Mapping[str, str]) -> list[LiveRule]:

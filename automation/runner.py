@@ -19,13 +19,13 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from automation import priority
 from automation.events import ChangeCollector, describe
 from automation.inputs import Request
-from automation.offline import STACKS_DIR, stack_file_config
 from automation.progress import Progress, StackOutcome
 from automation.workspace import (
     Backend,
@@ -36,6 +36,7 @@ from automation.workspace import (
 )
 from components import naming, params
 from components.errors import MultilaneError
+from components.stackconfig import STACKS_DIR, stack_file_config
 from components.stackname import Target
 
 DEFAULT_PARALLEL = 4
@@ -45,7 +46,7 @@ ROOT_DIR = Path(__file__).resolve().parent.parent
 PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
 
 # What each layer's program reads from the layers below (require_output in
-# components/boot.py and components/lane.py; tests/test_runner.py keeps these
+# components/layers/boot.py and components/layers/lane/; tests/test_runner.py keeps these
 # in step with the code).
 READS: dict[tuple[str, str], tuple[str, ...]] = {
     ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId", "AlarmTopicArn"),
@@ -79,13 +80,13 @@ class RetryPolicy:
 def _allocate(*args: Any, **kwargs: Any) -> list[int]:
     from components import routing
 
-    return routing.allocate_priorities(*args, **kwargs)
+    return routing.priorities.allocate_priorities(*args, **kwargs)
 
 
 def _rule_count(lane: str, carriers: list[str]) -> int:
     from components import routing
 
-    return len(routing.lane_rule_conditions(lane, carriers))
+    return len(routing.carriers.lane_rule_conditions(lane, carriers))
 
 
 def read_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
@@ -112,6 +113,7 @@ class Runner:
     sleep: Callable[[float], None] = time.sleep
     blocked_status: str = "failed"  # pr-preview reports a missing lower stack as "skipped"
     notes: list[str] = field(default_factory=list)
+    clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)  # lane lifetimes (automation/review.py)
 
     def __post_init__(self) -> None:
         if not 1 <= self.parallel <= MAX_PARALLEL:
@@ -167,12 +169,10 @@ class Runner:
         return configs
 
     def _check_capacity(self, target: Target) -> None:
-        from components import routing
+        """One more lane must fit the ALB; the refusal names the lanes holding it, oldest first."""
+        from automation import review
 
-        assert target.service is not None
-        lanes = [t.lane for t, _ in live_lanes(self.backend, target.service, target.env, self.params_dir)]
-        service = params.load_service(target.service, target.env, self.params_dir)
-        routing.check_capacity([x for x in lanes if x], list(service.lane_carriers), lane=target.lane)
+        review.check_capacity(self.backend, target, self.params_dir)
 
     def _check_no_dependents(self, targets: list[Target]) -> None:
         """Refuse to destroy a lower stack that stacks outside this run still read."""
@@ -336,6 +336,14 @@ class Runner:
             if op == "up" and is_rule_lane:
                 boot = read[naming.boot_stack(target.service or "", target.env)]
                 self.check_priority(target, config, boot)
+            life = None
+            if op == "up":
+                from automation import review
+
+                life = review.lifetime_for_up(
+                    self.backend, target, read_stack_file(target.stack, self.stacks_dir), self.params_dir, self.clock()
+                )
+                config.update(life.config() if life else {})
             if op == "preview" and not self.backend.stack_exists(target.stack):
                 created_for_preview = True
                 outcome.notes.append("new stack: previewed as a fresh stack, then removed again")
@@ -356,6 +364,8 @@ class Runner:
                     f"PriorityInUse on the first attempt; re-allocated to {config.get('multilane:priority')}"
                 )
             outcome.outputs = dict(result.outputs)
+            if life is not None:
+                review.record_lifetime(self.backend, target.stack, life)
             if config.get("multilane:priority") and op == "up":
                 outcome.notes.append(f"multilane:priority pinned to {config['multilane:priority']}")
         except BlockedError as err:
@@ -423,6 +433,10 @@ class Runner:
                     outcomes[stack] = future.result()
                 failed_before += [s for s, o in outcomes.items() if o.status == "failed" and s in futures]
         return [outcomes[t.stack] for t in targets]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def is_empty(backend: Backend, summary: StackSummary) -> bool:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automation.offline import placeholder_outputs, run_stack
 from bench._figure import Figure
 from components import naming, params
+from harness.offline import placeholder_outputs, run_stack
 
 TARGET_S = 60
 AWS_DEFAULTS = {"healthy_threshold": 5, "interval": 30, "timeout": 5, "deregistration_delay": 300}

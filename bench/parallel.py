@@ -1,6 +1,6 @@
 """12 lane previews through the runner at --parallel 4 vs serial (target: <= 1/3 of serial).
 
-The fake backend (automation/fake.py) sleeps a fixed time per stack
+The fake backend (harness/fake.py) sleeps a fixed time per stack
 operation, so the figure measures the runner's scheduling (thread pool,
 pre-checks, progress, event collection), not Pulumi.
 """
@@ -12,11 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from automation.fake import FakeBackend
 from automation.progress import Progress
 from automation.runner import Runner
 from bench._figure import Figure
 from components.stackname import resolve
+from harness.fake import FakeBackend
 
 DELAY_S = 0.25
 LANES = 12

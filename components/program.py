@@ -21,10 +21,10 @@ from .stackname import Target
 Builder = Callable[[Target, StackConfig, Path], Mapping[str, pulumi.Input]]
 
 LAYER_MODULES = {
-    "infra": "components.infra",
-    "boot": "components.boot",
-    "lane": "components.lane",
-    "pipelines": "components.pipelines",
+    "infra": "components.layers.infra",
+    "boot": "components.layers.boot",
+    "lane": "components.layers.lane.component",
+    "pipelines": "components.layers.pipelines.component",
 }
 
 

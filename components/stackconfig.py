@@ -10,20 +10,25 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pulumi
 
 from . import naming
 from .errors import MultilaneError
-from .params import check_image
+from .params import PARAMS_DIR, check_image, describe_unreadable
 
 PRIORITY_MIN = 1
 PRIORITY_MAX = 50000
 _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
+# Lane lifetime (components/lifetime.py): the runner sets createdAt and
+# expiresAt, a stack file may set ttlHours and protected.
+LIFETIME_KEYS = ("createdAt", "expiresAt", "ttlHours", "protected")
 # The multilane:* keys Pulumi.yaml declares and the program reads.
-KEYS = ("stackOrg", "imageUri", "priority")
+KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS)
 
 
 def check_key(key: str, prefix: str) -> str:
@@ -40,6 +45,8 @@ class StackConfig:
     org: str = naming.DEFAULT_ORG
     image_uri: str | None = None
     priority: int | None = None
+    created_at: str | None = None
+    expires_at: str | None = None
 
 
 def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) -> StackConfig:
@@ -68,7 +75,25 @@ def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) 
             raise MultilaneError(
                 f"{where}priority {priority} is outside {PRIORITY_MIN}..{PRIORITY_MAX} (ALB rule priorities)"
             )
-    return StackConfig(org=org, image_uri=image, priority=priority)
+    from . import lifetime
+
+    times = {}
+    for key in (lifetime.CREATED_AT_KEY, lifetime.EXPIRES_AT_KEY):
+        text = raw.get(key) or None
+        if text is not None:
+            lifetime.parse_time(text, f"{where}{key}")
+        times[key] = text
+    if raw.get(lifetime.TTL_HOURS_KEY):
+        lifetime.parse_ttl(str(raw[lifetime.TTL_HOURS_KEY]), f"{where}{lifetime.TTL_HOURS_KEY}")
+    if raw.get(lifetime.PROTECTED_KEY):
+        lifetime.parse_flag(str(raw[lifetime.PROTECTED_KEY]), f"{where}{lifetime.PROTECTED_KEY}")
+    return StackConfig(
+        org=org,
+        image_uri=image,
+        priority=priority,
+        created_at=times[lifetime.CREATED_AT_KEY],
+        expires_at=times[lifetime.EXPIRES_AT_KEY],
+    )
 
 
 def read(stack: str) -> StackConfig:
@@ -78,4 +103,64 @@ def read(stack: str) -> StackConfig:
         if full.startswith(f"{naming.PROJECT}:"):
             check_key(full.split(":", 1)[1], f"stacks/Pulumi.{stack}.yaml: {naming.PROJECT}:")
     cfg = pulumi.Config("multilane")
-    return parse(stack, {key: cfg.get(key) for key in ("stackOrg", "imageUri", "priority")})
+    return parse(stack, {key: cfg.get(key) for key in KEYS})
+
+
+STACKS_DIR = PARAMS_DIR.parent / "stacks"
+
+
+def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:
+    """The ``config:`` map of ``stacks/Pulumi.<stack>.yaml``, if the file exists.
+
+    Secure (encrypted) values cannot be read offline; they are left out.
+    """
+    import yaml  # a dependency of the pulumi SDK itself
+
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    name = f"stacks/{path.name}"
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise MultilaneError(describe_unreadable(path, name, exc)) from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MultilaneError(
+            f"{name} is not UTF-8 text (byte 0x{raw_bytes[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise MultilaneError(f"{name} is not valid YAML{where}: {exc.problem or exc.context}") from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if "integer string conversion" in why:
+            why = "a number has more than 4300 digits"
+        raise MultilaneError(f"{name} is not valid YAML ({why})") from None
+    if not isinstance(data, dict):
+        raise MultilaneError(
+            f"{name} must hold a map (e.g. config: {{multilane:priority: 30000}}), not a list or a value"
+        )
+    raw = data.get("config")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise MultilaneError(f"{name}: 'config' must be a map of keys to values")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = str(key) if ":" in str(key) else f"{naming.PROJECT}:{key}"
+        if full.startswith(f"{naming.PROJECT}:"):
+            check_key(full.split(":", 1)[1], f"{name}: {naming.PROJECT}:")
+            if isinstance(value, dict | list) or value is None:
+                raise MultilaneError(
+                    f"{name}: {full} must be a plain value (a string or number), not "
+                    f"{'a map' if isinstance(value, dict) else 'a list' if isinstance(value, list) else 'empty'}; "
+                    "write e.g. multilane:priority: 30000"
+                )
+        if not isinstance(value, dict):
+            out[full] = value
+    return out

@@ -4,7 +4,7 @@
 analyzer (``pulumi_policy.policy._PolicyAnalyzerServicer``): ``Analyze`` once
 per resource for the resource policies, ``AnalyzeStack`` once for the stack
 policies. This module builds the same arguments from what the offline
-harness recorded (``automation.offline.Recording``) and calls the same
+harness recorded (``harness.offline.Recording``) and calls the same
 ``validate`` methods, the way the servicer does:
 
 - props go through protobuf (``struct_pb2.Struct`` -> ``MessageToDict``, so
@@ -53,8 +53,8 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from automation.offline import Recording, Registration
 from components import naming
+from harness.offline import Recording, Registration
 
 from .facts import STACK_REFERENCE, STACK_TYPE
 

@@ -5,7 +5,7 @@ The examples are EXAMPLES plus every stack that has a config file
 every env, and the default and a gray lane of every service.
 
 Runs each example stack's real program under the offline harness
-(``automation.offline.run_stack``), feeds the recording to the pack through
+(``harness.offline.run_stack``), feeds the recording to the pack through
 the adapter and prints the violations (stack, policy, resource, message).
 Mandatory violations make the exit status 1; advisory ones are listed
 separately and do not fail the audit. No engine, no AWS.
@@ -23,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from automation.offline import STACKS_DIR, run_stack, stack_file_config
 from components import naming, params, stackname
 from components.errors import MultilaneError
+from components.stackconfig import STACKS_DIR, stack_file_config
+from harness.offline import run_stack
 
 from .adapter import PackResult, Violation, run_policies
 from .pack import DEFAULT_LEVEL, policies
@@ -68,7 +69,9 @@ EXAMPLES: tuple[Example, ...] = (
 
 def available(example: Example) -> bool:
     """Whether the example's layer module exists yet in this checkout."""
-    return importlib.util.find_spec(f"components.{example.layer}") is not None
+    from components.program import LAYER_MODULES
+
+    return importlib.util.find_spec(LAYER_MODULES[example.layer]) is not None
 
 
 def _lane_example(stack: str, params_dir: Path, stacks_dir: Path) -> Example:

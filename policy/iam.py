@@ -38,7 +38,7 @@ ADMIN_NAME = "iam-no-admin-statement"
 ADMIN_DESCRIPTION = (
     "IAM: no statement allows every action on every resource ('*' on '*', or NotAction/NotResource that amount "
     "to it); a leaked pipeline or task credential must not own the account. Fix: list the actions the role "
-    "needs and scope Resource to the ARNs it owns (components/iam.py)."
+    "needs and scope Resource to the ARNs it owns (components/iam/)."
 )
 
 
@@ -72,7 +72,7 @@ SECRETS_DESCRIPTION = (
     "IAM: no statement lets a role read secrets by wildcard (secretsmanager:GetSecretValue or ssm:GetParameter(s) "
     "on '*' or on an ARN with '*' or '?'); an execution role so granted hands every lane every secret of the "
     "account. Fix: list each secret's full ARN in params/{service}-{env}.json `secrets` (components/params.py "
-    "refuses wildcards) and let components/iam.lane_execution_policy grant exactly those."
+    "refuses wildcards) and let components/iam.lane_roles.lane_execution_policy grant exactly those."
 )
 SECRET_READ_ACTIONS = (
     "secretsmanager:GetSecretValue",
@@ -108,9 +108,9 @@ def wildcard_secret_statements(doc: Mapping[str, Any]) -> list[str]:
 BOUNDED_NAME = "lane-roles-bounded"
 BOUNDED_DESCRIPTION = (
     "Lane roles carry the service's permissions boundary and trust only ECS tasks: the app deploy role may create "
-    "lane roles only under that boundary (components/iam.py), and a lane role trusting anything else would hand "
-    "the service's secrets to it. Fix: create lane roles as components/lane.py does (permissions_boundary="
-    "iam.lane_boundary_arn(...), assume_role_policy=iam.ecs_tasks_assume_role_policy(...))."
+    "lane roles only under that boundary (components/iam/), and a lane role trusting anything else would hand "
+    "the service's secrets to it. Fix: create lane roles as components/layers/lane/ does (permissions_boundary="
+    "iam.pipeline_roles.lane_boundary_arn(...), assume_role_policy=iam.lane_roles.ecs_tasks_assume_role_policy(...))."
 )
 
 
@@ -123,8 +123,8 @@ def lane_role_problems(service: str, env: str, props: Any) -> list[str]:
         problems.append(f"has permissions boundary {boundary!r}, not the service's ...{suffix}")
     trust = parse_document(get(props, "assumeRolePolicy"))
     principals = [get(st, "Principal") for st in statements(trust or {})]
-    if not principals or any(p != {"Service": iam_docs.ECS_TASKS_PRINCIPAL} for p in principals):
-        problems.append(f"trusts {principals!r}, not only {iam_docs.ECS_TASKS_PRINCIPAL}")
+    if not principals or any(p != {"Service": iam_docs.lane_roles.ECS_TASKS_PRINCIPAL} for p in principals):
+        problems.append(f"trusts {principals!r}, not only {iam_docs.lane_roles.ECS_TASKS_PRINCIPAL}")
     return problems
 
 

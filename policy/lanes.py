@@ -2,7 +2,7 @@
 
 A lane stack ``{service}-{env}-{lane}`` may add listener rules to its
 service's shared listener. Each must carry exactly the conditions
-``components.routing.lane_rule_conditions`` gives for that lane and the
+``components.routing.carriers.lane_rule_conditions`` gives for that lane and the
 service's carriers (so it names this lane and no other, with the exact
 W3C-member pattern rather than a prefix match), and its priority must lie in
 the band of its carrier (``components.routing.band``), away from the
@@ -26,7 +26,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components import alb_eval, naming, routing
+from components import naming, routing
 from components.errors import MultilaneError
 
 from .facts import PackContext, as_list, get
@@ -35,16 +35,16 @@ from .layers import LISTENER_RULE, TARGET_GROUP
 NAME = "lane-rules-own-lane"
 DESCRIPTION = (
     "Lane rules route only their own lane: a listener rule in stack {service}-{env}-{lane} must match exactly "
-    "the header member of that lane (components.routing.lane_rule_conditions) so it never captures another "
+    "the header member of that lane (components.routing.carriers.lane_rule_conditions) so it never captures another "
     "lane's or the default lane's traffic; the default lane has no rule. Fix: build the rule's conditions with "
-    "routing.lane_rule_conditions(lane, carriers) for the stack's own lane."
+    "routing.carriers.lane_rule_conditions(lane, carriers) for the stack's own lane."
 )
 BAND_NAME = "lane-rule-priority-band"
 DESCRIPTION_BAND = (
     "Lane rule priorities stay in the lane band: the rule carrying carrier i (tracestate, baggage) takes a "
-    "priority in routing.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 41000-50000 "
+    "priority in routing.priorities.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 41000-50000 "
     "to operators and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
-    "multilane:priority or pin one inside the band (routing.allocate_priorities)."
+    "multilane:priority or pin one inside the band (routing.priorities.allocate_priorities)."
 )
 
 FORWARD_NAME = "lane-rules-forward-to-own-target-group"
@@ -101,18 +101,23 @@ def probes(lane: str) -> list[tuple[str, dict[str, str]]]:
     others = [f"{lane}2", f"{lane}-x", "default" if lane != "default" else "other", "zz-other"]
     out: list[tuple[str, dict[str, str]]] = []
     for other in others:
-        out.append((other, {routing.TRACESTATE: f"vendor=1,ctx=lane:{other}", routing.BAGGAGE: f"lane={other}"}))
+        out.append(
+            (
+                other,
+                {routing.carriers.TRACESTATE: f"vendor=1,ctx=lane:{other}", routing.carriers.BAGGAGE: f"lane={other}"},
+            )
+        )
     out.append(
         (
             f"a look-alike key for {lane}",
-            {routing.TRACESTATE: f"xctx=lane:{lane}", routing.BAGGAGE: f"xlane={lane}"},
+            {routing.carriers.TRACESTATE: f"xctx=lane:{lane}", routing.carriers.BAGGAGE: f"xlane={lane}"},
         )
     )
     return out
 
 
 def own_headers(lane: str) -> dict[str, str]:
-    return {routing.TRACESTATE: f"vendor=1, ctx=lane:{lane}", routing.BAGGAGE: f"k=v, lane={lane}"}
+    return {routing.carriers.TRACESTATE: f"vendor=1, ctx=lane:{lane}", routing.carriers.BAGGAGE: f"k=v, lane={lane}"}
 
 
 def semantic_problem(lane: str, conditions: Any) -> str | None:
@@ -124,19 +129,19 @@ def semantic_problem(lane: str, conditions: Any) -> str | None:
         if hh is None:
             continue  # a path or host condition only narrows the rule further
         header_conditions.append(
-            alb_eval.HeaderCondition(
+            routing.rules.HeaderCondition(
                 str(get(hh, "httpHeaderName", default="")),
                 tuple(str(v) for v in as_list(get(hh, "values"))),
                 tuple(str(v) for v in as_list(get(hh, "regexValues"))),
             )
         )
     try:
-        for semantics in alb_eval.ALL_SEMANTICS:
+        for semantics in routing.rules.ALL_SEMANTICS:
             for whose, headers in probes(lane):
-                if all(alb_eval.condition_holds(c, headers, semantics) for c in header_conditions):
+                if all(routing.rules.condition_holds(c, headers, semantics) for c in header_conditions):
                     sample = "; ".join(f"{k}: {v}" for k, v in headers.items())
                     return f"also captures requests for {whose} ({sample}), so it does not route only lane {lane!r}"
-            if not all(alb_eval.condition_holds(c, own_headers(lane), semantics) for c in header_conditions):
+            if not all(routing.rules.condition_holds(c, own_headers(lane), semantics) for c in header_conditions):
                 return f"does not match its own lane's header member ctx=lane:{lane} / lane={lane}"
     except re.error as err:
         return f"has a pattern ALB cannot evaluate: {err}"
@@ -148,7 +153,7 @@ def check_rule(lane: str, carriers: Sequence[str], conditions: Any, source_cidrs
     if lane == naming.DEFAULT_LANE:
         return "the default lane is the listener's default action and must not add a listener rule"
     actual = plain(conditions)
-    expected = [camel_conditions(c) for c in routing.lane_rule_conditions(lane, carriers, source_cidrs)]
+    expected = [camel_conditions(c) for c in routing.carriers.lane_rule_conditions(lane, carriers, source_cidrs)]
     if actual in expected:
         # routing's own output; replayed anyway, so a regression in routing
         # that loosened the pattern is caught here too.
@@ -171,12 +176,12 @@ def check_priority(priority: Any, conditions: Any) -> str | None:
     if priority is None:
         return "has no priority: AWS would pick the lowest free one, outside the lane band"
     names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
-    carrier = next((n for n in names if n in routing.CARRIERS), None)
-    index = routing.CARRIERS.index(carrier) if carrier else 0
-    band = routing.band(index)
+    carrier = next((n for n in names if n in routing.carriers.CARRIERS), None)
+    index = routing.carriers.CARRIERS.index(carrier) if carrier else 0
+    band = routing.priorities.band(index)
     if int(priority) not in band:
         return (
-            f"has priority {int(priority)}, outside the {routing.CARRIERS[index]} lane band "
+            f"has priority {int(priority)}, outside the {routing.carriers.CARRIERS[index]} lane band "
             f"{band.start}..{band.stop - 1}"
         )
     return None
@@ -195,7 +200,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             return  # a rule outside a lane stack is the layer policy's business
         assert target.lane is not None and target.service is not None
         svc = ctx.service(target.service, target.env)
-        carriers = svc.lane_carriers if svc else [routing.TRACESTATE]
+        carriers = svc.lane_carriers if svc else [routing.carriers.TRACESTATE]
         try:
             sources = svc.lane_header_source_cidrs if svc else []
             problem = check_rule(target.lane, carriers, args.props.get("conditions"), sources)

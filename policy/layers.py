@@ -110,6 +110,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "aws:cloudwatch/metricAlarm:MetricAlarm",
             "aws:appautoscaling/target:Target",
             "aws:appautoscaling/policy:Policy",
+            "aws:appautoscaling/scheduledAction:ScheduledAction",  # the sleep schedule
         }
     ),
     "pipelines": frozenset(
@@ -121,6 +122,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "aws:codepipeline/pipeline:Pipeline",
             "aws:cloudwatch/eventRule:EventRule",
             "aws:cloudwatch/eventTarget:EventTarget",
+            "aws:scheduler/schedule:Schedule",  # the reaper's schedule
             "aws:sns/topic:Topic",
             "aws:sns/topicPolicy:TopicPolicy",
         }

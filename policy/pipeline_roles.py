@@ -57,7 +57,7 @@ DESCRIPTION = (
     "layer's Pulumi state) is explicitly denied writing the other layers' state and their key resources "
     "(network and cluster, ALB and listeners, lane rules and services), and a role that deploys nothing "
     "(CodePipeline, app build) is denied writing any state, so a compromised or misconfigured pipeline "
-    "cannot cross a layer boundary. Fix: add the Deny statements of components/iam.py to the role's policy."
+    "cannot cross a layer boundary. Fix: add the Deny statements of components/iam/ to the role's policy."
 )
 
 

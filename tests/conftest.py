@@ -12,8 +12,8 @@ from typing import Any
 import hypothesis  # noqa: F401
 import pytest
 
-from automation.offline import Recording, run_stack
 from components.params import PARAMS_DIR
+from harness.offline import Recording, run_stack
 
 ENGINE_BIN = Path(__file__).resolve().parent.parent / ".engine" / "bin"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automation.fake import Call, FakeBackend, load_events
 from automation.progress import Progress
 from automation.runner import RetryPolicy, Runner
 from components.stackname import resolve
+from harness.fake import Call, FakeBackend, load_events
 
 FIXTURES = Path(__file__).parent / "fixtures" / "engine-events"
 IMAGE = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/dev/user-api:sha-abc123"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from automation.offline import placeholder_outputs, run_stack
 from components import naming, params
 from components.errors import MultilaneError
+from harness.offline import placeholder_outputs, run_stack
 from tests.conftest import edit_json
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -1,4 +1,4 @@
-"""components/alb_eval.py: ALB rule semantics, validation and the two adapters."""
+"""components/routing/rules.py and harness/alb_eval.py: ALB rule semantics, validation and the two adapters."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from automation.offline import run_stack
-from components import alb_eval, routing
-from components.alb_eval import HeaderCondition, Rule, RuleError, Semantics
+from components import routing
 from components.errors import MultilaneError
+from components.routing.rules import HeaderCondition, Rule, RuleError, Semantics
+from harness import alb_eval
+from harness.offline import run_stack
 
 DEFAULT = "tg-default"
 
@@ -58,7 +59,7 @@ def test_fallback_to_default_action() -> None:
     ],
 )
 def test_values_wildcard_semantics(pattern: str, value: str, hit: bool) -> None:
-    assert alb_eval.wildcard_matches(pattern, value) is hit
+    assert routing.rules.wildcard_matches(pattern, value) is hit
     rules = [Rule(1, (hv("x-h", pattern),), "tg")]
     assert (alb_eval.evaluate(rules, DEFAULT, {"x-h": value}) == "tg") is hit
 
@@ -95,7 +96,7 @@ def test_regex_semantics_switches() -> None:
     anchored = [Rule(1, (hr("x-a", "^gray$"),), "tg")]
     assert alb_eval.evaluate(anchored, DEFAULT, {"x-a": " gray "}, Semantics(strip_ows=True)) == "tg"
     assert alb_eval.evaluate(anchored, DEFAULT, {"x-a": " gray "}, Semantics(strip_ows=False)) == DEFAULT
-    assert len(alb_eval.ALL_SEMANTICS) == 16 and len(set(alb_eval.ALL_SEMANTICS)) == 16
+    assert len(routing.rules.ALL_SEMANTICS) == 16 and len(set(routing.rules.ALL_SEMANTICS)) == 16
 
 
 # --- validation ---------------------------------------------------------------------
@@ -130,15 +131,15 @@ def test_rules_alb_would_refuse_are_refused(rules: list[Rule], fragment: str) ->
 
 def test_same_priority_on_two_listeners_is_fine() -> None:
     rules = [Rule(5, (hv("x", "a"),), "t", listener="l1"), Rule(5, (hv("x", "a"),), "u", listener="l2")]
-    alb_eval.validate_rules(rules)
+    routing.rules.validate_rules(rules)
 
 
 def test_routing_patterns_pass_validation() -> None:
     for lane in ("gray", "f" + "-x" * 19 + "z"):
-        conds = routing.lane_rule_conditions(lane, ["tracestate", "baggage"])
-        rules = alb_eval.rules_from_conditions(conds, routing.allocate_priorities("s", lane, 2), "tg")
-        alb_eval.validate_rules(rules)
-        assert all(alb_eval.regex_is_alb_safe(rx) for r in rules for c in r.conditions for rx in c.regex_values)
+        conds = routing.carriers.lane_rule_conditions(lane, ["tracestate", "baggage"])
+        rules = routing.rules.rules_from_conditions(conds, routing.priorities.allocate_priorities("s", lane, 2), "tg")
+        routing.rules.validate_rules(rules)
+        assert all(routing.rules.regex_is_alb_safe(rx) for r in rules for c in r.conditions for rx in c.regex_values)
 
 
 # --- adapters -----------------------------------------------------------------------
@@ -151,8 +152,8 @@ def _lane_rules_program(lanes: list[str], carriers: list[str]):
         taken: dict[int, str] = {}
         for lane in lanes:
             tg = aws.lb.TargetGroup(f"tg-{lane}", name=f"tg-{lane}", port=8080, protocol="HTTP", target_type="ip")
-            conditions = routing.lane_rule_conditions(lane, carriers)
-            prios = routing.allocate_priorities("user-api", lane, len(conditions), taken=taken)
+            conditions = routing.carriers.lane_rule_conditions(lane, carriers)
+            prios = routing.priorities.allocate_priorities("user-api", lane, len(conditions), taken=taken)
             taken.update(dict.fromkeys(prios, lane))
             for i, (conds, prio) in enumerate(zip(conditions, prios, strict=True)):
                 aws.lb.ListenerRule(
@@ -186,7 +187,7 @@ def test_rules_from_offline_registrations() -> None:
 def test_registration_adapter_refuses_what_it_does_not_model() -> None:
     def program(stack: str, params_dir) -> None:
         aws.lb.ListenerRule(
-            "host",
+            "path",
             listener_arn="arn:l",
             priority=3,
             conditions=[{"host_header": {"values": ["x.example.com"]}}],
@@ -209,7 +210,7 @@ DESCRIBE_RULES = {
                     "HttpHeaderConfig": {
                         "HttpHeaderName": "tracestate",
                         "Values": [],
-                        "RegexValues": [routing.tracestate_pattern("gray")],
+                        "RegexValues": [routing.carriers.tracestate_pattern("gray")],
                     },
                 }
             ],
@@ -242,9 +243,9 @@ DESCRIBE_RULES = {
 
 
 def test_rules_from_describe_rules() -> None:
-    rules = alb_eval.rules_from_describe_rules(DESCRIBE_RULES)
+    rules = routing.rules.rules_from_describe_rules(DESCRIBE_RULES)
     assert [r.priority for r in rules] == [1234, 7]
-    default = alb_eval.default_target_from_describe_rules(DESCRIBE_RULES)
+    default = routing.rules.default_target_from_describe_rules(DESCRIBE_RULES)
     assert default == "arn:tg-default"
     assert alb_eval.evaluate(rules, default, {"tracestate": "a=b,ctx=lane:gray"}) == "arn:tg-gray"
     assert alb_eval.evaluate(rules, default, {"tracestate": "ctx=lane:gray", "x-canary": "ON"}) == "arn:tg-canary"
@@ -262,9 +263,9 @@ def test_describe_rules_adapter_refuses_unmodelled_conditions() -> None:
         ]
     }
     with pytest.raises(RuleError, match="host-header"):
-        alb_eval.rules_from_describe_rules(response)
+        routing.rules.rules_from_describe_rules(response)
     with pytest.raises(RuleError, match="no default rule"):
-        alb_eval.default_target_from_describe_rules(response)
+        routing.rules.default_target_from_describe_rules(response)
 
 
 @pytest.mark.e2e
@@ -299,8 +300,8 @@ def test_describe_rules_against_moto() -> None:
         taken: dict[int, str] = {}
         for lane in ("gray", "gray2", "blue"):
             lane_tgs[lane] = tg(lane)
-            (conds,) = routing.lane_rule_conditions(lane, ["tracestate"])
-            (prio,) = routing.allocate_priorities("user-api", lane, 1, taken=taken)
+            (conds,) = routing.carriers.lane_rule_conditions(lane, ["tracestate"])
+            (prio,) = routing.priorities.allocate_priorities("user-api", lane, 1, taken=taken)
             taken[prio] = lane
             header = conds[0]["http_header"]
             elb.create_rule(
@@ -320,8 +321,8 @@ def test_describe_rules_against_moto() -> None:
                 Actions=[{"Type": "forward", "TargetGroupArn": lane_tgs[lane]}],
             )
         response = elb.describe_rules(ListenerArn=listener)
-    rules = alb_eval.rules_from_describe_rules(response, listener)
-    default = alb_eval.default_target_from_describe_rules(response)
+    rules = routing.rules.rules_from_describe_rules(response, listener)
+    default = routing.rules.default_target_from_describe_rules(response)
     assert default == default_tg
     assert alb_eval.evaluate(rules, default, {"tracestate": "rojo=1, ctx=lane:gray2"}) == lane_tgs["gray2"]
     assert alb_eval.evaluate(rules, default, {"tracestate": "ctx=lane:blue\t,congo=2"}) == lane_tgs["blue"]
@@ -330,22 +331,24 @@ def test_describe_rules_against_moto() -> None:
 
 def test_taken_from_describe_rules_feeds_allocate_priorities() -> None:
     """What the runner's live check does: read the listener, then allocate."""
-    rules = alb_eval.rules_from_describe_rules(DESCRIBE_RULES)
-    taken = alb_eval.taken_from_rules(rules)
+    rules = routing.rules.rules_from_describe_rules(DESCRIBE_RULES)
+    taken = routing.rules.taken_from_rules(rules)
     assert taken == {1234: "gray", 7: ""}
-    assert routing.allocate_priorities("user-api", "gray", 1, taken=taken, pinned=1234) == [1234]
+    assert routing.priorities.allocate_priorities("user-api", "gray", 1, taken=taken, pinned=1234) == [1234]
     with pytest.raises(MultilaneError, match="collides with lane 'gray'"):
-        routing.allocate_priorities("user-api", "blue", 1, taken=taken, pinned=1234)
+        routing.priorities.allocate_priorities("user-api", "blue", 1, taken=taken, pinned=1234)
     with pytest.raises(MultilaneError, match="a rule no lane owns"):
-        routing.allocate_priorities("user-api", "blue", 1, taken=taken, pinned=7)
+        routing.priorities.allocate_priorities("user-api", "blue", 1, taken=taken, pinned=7)
 
 
 def test_lane_of_rule_needs_every_condition_to_be_ours() -> None:
-    ours = hr("tracestate", routing.tracestate_pattern("gray"))
-    assert alb_eval.lane_of_rule(Rule(1, (ours,), "t")) == "gray"
-    assert alb_eval.lane_of_rule(Rule(1, (ours, hv("x-a", "1")), "t")) == ""
-    assert alb_eval.lane_of_rule(Rule(1, (ours, hr("baggage", routing.baggage_pattern("blue"))), "t")) == ""
-    assert alb_eval.lane_of_rule(Rule(1, (hr("tracestate", "^ctx=lane:gray$"),), "t")) == ""
+    ours = hr("tracestate", routing.carriers.tracestate_pattern("gray"))
+    assert routing.rules.lane_of_rule(Rule(1, (ours,), "t")) == "gray"
+    assert routing.rules.lane_of_rule(Rule(1, (ours, hv("x-a", "1")), "t")) == ""
+    assert (
+        routing.rules.lane_of_rule(Rule(1, (ours, hr("baggage", routing.carriers.baggage_pattern("blue"))), "t")) == ""
+    )
+    assert routing.rules.lane_of_rule(Rule(1, (hr("tracestate", "^ctx=lane:gray$"),), "t")) == ""
 
 
 def test_rules_the_lane_program_registers_route_by_tracestate() -> None:
@@ -363,8 +366,8 @@ def test_rules_the_lane_program_registers_route_by_tracestate() -> None:
         rules += mine
     default = run_stack("user-api-dev-default", config={"imageUri": image})
     assert alb_eval.rules_from_registrations(default) == []
-    alb_eval.validate_rules(rules)  # one listener: priorities unique
-    for semantics in alb_eval.ALL_SEMANTICS:
+    routing.rules.validate_rules(rules)  # one listener: priorities unique
+    for semantics in routing.rules.ALL_SEMANTICS:
         assert (
             alb_eval.evaluate(rules, DEFAULT, {"tracestate": "rojo=1,\tctx=lane:gray2"}, semantics) == targets["gray2"]
         )

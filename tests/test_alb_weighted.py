@@ -1,4 +1,4 @@
-"""The ALB evaluator with weighted, sticky forwards (issue #15): many simulated users.
+"""The ALB evaluator (harness/alb_eval.py) with weighted, sticky forwards (issue #15): many simulated users.
 
 Oracles: the binomial distribution (a weight-w split over N independent new
 users lands within 5 standard deviations of N*w/100) and ALB's documented
@@ -13,8 +13,11 @@ import random
 
 import pytest
 
-from components import alb_eval, routing, weighted
-from components.alb_eval import Client, HeaderCondition, Rule, RuleError
+from components import routing
+from components.routing import weighted
+from components.routing.rules import HeaderCondition, Rule, RuleError
+from harness import alb_eval
+from harness.alb_eval import Client
 
 DEFAULT_TG = "arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:targetgroup/user-api-dev-default/1"
 GRAY_TG = "arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:targetgroup/user-api-dev-gray/2"
@@ -23,8 +26,10 @@ STICKY = 3600
 
 
 def header_rule(lane: str, target: str) -> Rule:
-    [conds] = routing.lane_rule_conditions(lane, ["tracestate"])
-    [rule] = alb_eval.rules_from_conditions([conds], [routing.allocate_priorities("user-api", lane, 1)[0]], target)
+    [conds] = routing.carriers.lane_rule_conditions(lane, ["tracestate"])
+    [rule] = routing.rules.rules_from_conditions(
+        [conds], [routing.priorities.allocate_priorities("user-api", lane, 1)[0]], target
+    )
     return rule
 
 
@@ -112,7 +117,7 @@ def test_header_rules_keep_precedence_over_the_weighted_rule():
         assert alb_eval.route(rules, DEFAULT_TG, {"tracestate": "ctx=lane:blue"}, user) == BLUE_TG
         assert alb_eval.route(rules, DEFAULT_TG, {"tracestate": "vendor=1,ctx=lane:gray"}, user) == GRAY_TG
     # The weighted band lies after both carrier bands.
-    assert weighted.WEIGHTED_BAND.start > routing.band(len(routing.CARRIERS) - 1).stop - 1
+    assert weighted.WEIGHTED_BAND.start > routing.priorities.band(len(routing.carriers.CARRIERS) - 1).stop - 1
 
 
 def test_evaluate_refuses_a_weighted_rule_it_cannot_answer_alone():
@@ -133,7 +138,7 @@ def test_evaluate_refuses_a_weighted_rule_it_cannot_answer_alone():
 )
 def test_validate_refuses_what_alb_refuses(rule, says):
     with pytest.raises(RuleError, match=says):
-        alb_eval.validate_rules([rule])
+        routing.rules.validate_rules([rule])
 
 
 def test_describe_rules_adapter_reads_weighted_sticky_forwards():
@@ -157,6 +162,6 @@ def test_describe_rules_adapter_reads_weighted_sticky_forwards():
             }
         ]
     }
-    [rule] = alb_eval.rules_from_describe_rules(response)
+    [rule] = routing.rules.rules_from_describe_rules(response)
     assert rule.paths == ("*",) and rule.forward == ((DEFAULT_TG, 90), (GRAY_TG, 10))
     assert rule.stickiness_seconds == 3600

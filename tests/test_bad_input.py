@@ -24,11 +24,11 @@ import pytest
 from automation import plan as plan_cmd
 from automation.cli import main
 from automation.commands import common
-from automation.fake import FakeBackend
-from automation.offline import run_stack
 from automation.workspace import OperationFailedError
 from components import params
 from components.errors import MultilaneError
+from harness.fake import FakeBackend
+from harness.offline import run_stack
 from tests.runner_helpers import IMAGE, LOWER, Sleeps
 
 DELETE = object()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import pipelines
+from components.layers.pipelines import stages as pipelines
 from tests.test_build_sh import REPO_URI, calls, env_for, sandbox  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent

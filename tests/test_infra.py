@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.offline import run_stack
+from harness.offline import run_stack
 from tests.conftest import edit_json
 
 VPC = "aws:ec2/vpc:Vpc"
@@ -159,7 +159,7 @@ def test_the_infra_role_may_create_and_delete_what_infra_registers_in_its_env_on
     from tests.iam_eval import ALLOW, evaluate, matching_sids
 
     rec = run_stack(f"infra-{env}")
-    scope = iam.Scope(
+    scope = iam.pipeline_roles.Scope(
         account="123456789012",
         region="ap-southeast-2",
         env=env,
@@ -167,8 +167,10 @@ def test_the_infra_role_may_create_and_delete_what_infra_registers_in_its_env_on
         artifact_bucket="artifacts",
         connection_arn="arn:aws:codeconnections:ap-southeast-2:123456789012:connection/x",
     )
-    mine = iam.infra_deploy_policy(scope, "p")
-    other = iam.infra_deploy_policy(iam.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p")
+    mine = iam.pipeline_roles.infra_deploy_policy(scope, "p")
+    other = iam.pipeline_roles.infra_deploy_policy(
+        iam.pipeline_roles.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p"
+    )
     requests = []
     for r in rec.resources:
         if r.type not in CREATES:

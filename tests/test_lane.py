@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from automation import offline
-from automation.offline import Recording, run_stack
 from components import alarms, iam, naming, params, routing
 from components.errors import MultilaneError
+from harness import offline
+from harness.offline import Recording, run_stack
 from tests.conftest import edit_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def test_gray_has_its_own_target_group_and_header_rule(gray, lower):
     tg = gray.one(TG)
     [rule] = gray.of_type(RULE)
     carriers = params.load_service("user-api", "dev").lane_carriers
-    expected_conditions = routing.lane_rule_conditions("gray", carriers)
+    expected_conditions = routing.carriers.lane_rule_conditions("gray", carriers)
     assert len(expected_conditions) == 1
     cond = expected_conditions[0][0]["http_header"]
     assert rule.inputs["conditions"] == [
@@ -114,7 +114,7 @@ def test_gray_has_its_own_target_group_and_header_rule(gray, lower):
     ]
     assert rule.inputs["listenerArn"] == lower[BOOT_REF]["HttpListenerArn"]
     assert rule.inputs["actions"] == [{"type": "forward", "targetGroupArn": tg.state["arn"]}]
-    assert rule.inputs["priority"] == routing.allocate_priorities("user-api", "gray", 1, taken={})[0]
+    assert rule.inputs["priority"] == routing.priorities.allocate_priorities("user-api", "gray", 1, taken={})[0]
     assert gray.outputs["RulePriority"] == rule.inputs["priority"]
     assert isinstance(gray.outputs["RulePriority"], int)
     assert gray.outputs["ListenerRuleArns"] == [rule.state["arn"]]
@@ -245,7 +245,8 @@ def test_every_lane_execution_role_is_scoped(any_lane):
 
 def test_every_lane_tags_every_taggable_resource(any_lane):
     lane_name = any_lane.outputs["Lane"]
-    untaggable = {"aws:iam/rolePolicy:RolePolicy"}
+    # pulumi-aws's RolePolicy and Application Auto Scaling ScheduledAction take no tags
+    untaggable = {"aws:iam/rolePolicy:RolePolicy", "aws:appautoscaling/scheduledAction:ScheduledAction"}
     for r in any_lane.resources:
         if r.type in untaggable:
             continue
@@ -267,7 +268,7 @@ def test_long_feature_lane_plans_with_valid_names(long_lane, gray):
         assert len(a.inputs["name"]) <= naming.LIMIT_ALARM_NAME
     for rule in long_lane.of_type(RULE):
         for cond in rule.inputs["conditions"]:
-            assert all(len(v) <= routing.ALB_MAX_VALUE_LEN for v in cond["httpHeader"]["regexValues"])
+            assert all(len(v) <= routing.limits.ALB_MAX_VALUE_LEN for v in cond["httpHeader"]["regexValues"])
 
 
 def test_image_from_stack_config_wins(lower):
@@ -290,7 +291,9 @@ def test_baggage_carrier_adds_a_second_rule_in_its_band(lower, params_dir: Path)
     rec = run_stack("user-api-dev-gray", references=refs, params_dir=params_dir)
     rules = sorted(rec.of_type(RULE), key=lambda r: r.inputs["priority"])
     assert [r.inputs["conditions"][0]["httpHeader"]["httpHeaderName"] for r in rules] == ["tracestate", "baggage"]
-    assert [r.inputs["priority"] for r in rules] == routing.allocate_priorities("user-api", "gray", 2, taken={})
+    assert [r.inputs["priority"] for r in rules] == routing.priorities.allocate_priorities(
+        "user-api", "gray", 2, taken={}
+    )
     assert rec.outputs["RulePriority"] == rules[0].inputs["priority"]
     assert len(rec.outputs["ListenerRuleArns"]) == 2
 
@@ -414,7 +417,7 @@ def test_cutover_model_follows_the_recorded_target_groups(params_dir: Path):
 
 
 def test_rules_of_real_lane_stacks_route_headers_to_their_lanes(lower):
-    from components import alb_eval
+    from harness import alb_eval
 
     lanes = {name: lane(name, lower) for name in ("gray", "gray2", "blue")}
     rules = [rule for rec in lanes.values() for rule in alb_eval.rules_from_registrations(rec)]
@@ -441,7 +444,7 @@ def test_lane_roles_live_under_the_path_the_app_pipeline_may_manage(any_lane):
 
 def test_lane_roles_carry_the_services_permissions_boundary(any_lane):
     # issue 12: the app deploy role may create lane roles only under it.
-    expected = iam.lane_boundary_arn("aws", "123456789012", "user-api", "dev")
+    expected = iam.pipeline_roles.lane_boundary_arn("aws", "123456789012", "user-api", "dev")
     roles = any_lane.of_type("aws:iam/role:Role")
     assert [r.inputs["permissionsBoundary"] for r in roles] == [expected, expected]
 
@@ -522,12 +525,13 @@ def test_bad_hardening_params_are_one_sentence(params_dir: Path, change, says):
 def test_lane_headers_can_be_accepted_only_from_allowed_sources(params_dir: Path):
     # issue 12 / docs/security.md: without it anyone reaching an internet-facing
     # ALB picks a lane by header; with it, only the listed sources do.
-    from components import alb_eval
 
     edit_json(
         params.service_path("user-api", "dev", params_dir),
         lambda d: d.update(laneHeaderSourceCidrs=["10.8.0.0/16", "203.0.113.7/32"]),
     )
+    from harness import alb_eval
+
     rec = run_stack("user-api-dev-gray", params_dir=params_dir)
     [rule] = rec.of_type(RULE)
     assert {"sourceIp": {"values": ["10.8.0.0/16", "203.0.113.7/32"]}} in rule.inputs["conditions"]

@@ -11,10 +11,11 @@ import pytest
 
 from automation.cli import main
 from automation.commands import common
-from automation.fake import FakeBackend
-from automation.offline import run_stack
 from automation.plan import render, to_json
-from components import alb_eval, naming, routing
+from components import naming, routing
+from harness import alb_eval
+from harness.fake import FakeBackend
+from harness.offline import run_stack
 from tests.runner_helpers import IMAGE, LOWER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +63,7 @@ def test_plan_shows_whole_numbers_as_ints_and_values_in_full() -> None:
 
 
 def alb_eval_region() -> str:
-    from automation.offline import REGION
+    from harness.offline import REGION
 
     return REGION
 
@@ -169,15 +170,15 @@ def test_every_readme_curl_that_sends_tracestate_sends_a_valid_traceparent() -> 
 def test_readme_documents_the_two_routing_edges_and_they_hold() -> None:
     assert "ctx=lane:gray,ctx=lane:blue" in README and "lower priority" in README
     assert "lane=gr%61y" in README and "never decoded" in README
-    rules: list[alb_eval.Rule] = []
+    rules: list[routing.rules.Rule] = []
     taken: dict[int, str] = {}
     for lane in ("gray", "blue"):
-        conditions = routing.lane_rule_conditions(lane, ["tracestate", "baggage"])
-        prios = routing.allocate_priorities("user-api", lane, len(conditions), taken=taken)
+        conditions = routing.carriers.lane_rule_conditions(lane, ["tracestate", "baggage"])
+        prios = routing.priorities.allocate_priorities("user-api", lane, len(conditions), taken=taken)
         taken.update(dict.fromkeys(prios, lane))
-        rules += alb_eval.rules_from_conditions(conditions, prios, target=lane)
+        rules += routing.rules.rules_from_conditions(conditions, prios, target=lane)
     lower = min(rules, key=lambda r: r.priority).target
-    for semantics in alb_eval.ALL_SEMANTICS:
+    for semantics in routing.rules.ALL_SEMANTICS:
         for header in ("ctx=lane:gray,ctx=lane:blue", "ctx=lane:blue,ctx=lane:gray"):
             assert alb_eval.evaluate(rules, naming.DEFAULT_LANE, {"tracestate": [header]}, semantics) == lower
         assert alb_eval.evaluate(rules, naming.DEFAULT_LANE, {"baggage": ["lane=gr%61y"]}, semantics) == "default"

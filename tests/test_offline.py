@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from automation.offline import run_stack
+from harness.offline import run_stack
 
 
 def test_a_failed_run_leaves_nothing_behind_for_the_next_one() -> None:

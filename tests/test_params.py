@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from automation.offline import run_stack
 from components import params
 from components.errors import MultilaneError
+from harness.offline import run_stack
 from tests.conftest import edit_json
 
 ROOT = Path(__file__).resolve().parent.parent

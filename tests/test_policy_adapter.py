@@ -24,8 +24,8 @@ from pulumi_policy import EnforcementLevel, PolicyProviderResource, PolicyResour
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from automation.offline import Recording, run_stack
 from components import naming
+from harness.offline import Recording, run_stack
 from policy import adapter
 from policy.adapter import resource_args, run_policies, stack_args
 from policy.pack import PACK_NAME, policies

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from automation.offline import run_stack
 from components import naming, routing
+from harness.offline import run_stack
 from policy.adapter import PackResult, run_policies
 from policy.pack import policies
 
@@ -583,7 +583,7 @@ def test_non_production_alb_without_deletion_protection_is_advisory():
 # --- lane rules --------------------------------------------------------------------------
 
 
-IN_BAND = routing.band(0).start + 7
+IN_BAND = routing.priorities.band(0).start + 7
 
 
 def _rule(conditions, priority=IN_BAND, name="rule-0", tags=GRAY, target=None):
@@ -600,7 +600,7 @@ def _rule(conditions, priority=IN_BAND, name="rule-0", tags=GRAY, target=None):
 
 
 def test_rule_forwarding_to_a_target_group_the_lane_does_not_own_is_reported():
-    gray = routing.lane_rule_conditions("gray", ["tracestate"])[0]
+    gray = routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0]
 
     def to_default():
         boot = pulumi.StackReference(naming.stack_ref("boot-user-api-dev"))
@@ -614,12 +614,12 @@ def test_rule_forwarding_to_a_target_group_the_lane_does_not_own_is_reported():
 
 
 def test_the_lanes_own_rule_passes():
-    result = check("user-api-dev-gray", lambda: _rule(routing.lane_rule_conditions("gray", ["tracestate"])[0]))
+    result = check("user-api-dev-gray", lambda: _rule(routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0]))
     assert result.violations == []
 
 
 def test_rule_for_another_lane_is_reported():
-    result = check("user-api-dev-gray", lambda: _rule(routing.lane_rule_conditions("blue", ["tracestate"])[0]))
+    result = check("user-api-dev-gray", lambda: _rule(routing.carriers.lane_rule_conditions("blue", ["tracestate"])[0]))
     assert (
         only(result, "lane-rules-own-lane")
         == "listener rule rule-0 of lane 'gray' routes lane(s) blue, not this stack's lane 'gray'"
@@ -644,15 +644,18 @@ def test_exact_value_rule_misses_its_own_lane_in_a_list():
 
 
 def test_extra_conditions_are_not_the_routing_contract():
-    conditions = [*routing.lane_rule_conditions("gray", ["tracestate"])[0], {"path_pattern": {"values": ["/api/*"]}}]
+    conditions = [
+        *routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0],
+        {"path_pattern": {"values": ["/api/*"]}},
+    ]
     message = only(check("user-api-dev-gray", lambda: _rule(conditions)), "lane-rules-own-lane")
     assert message.startswith("listener rule rule-0 of lane 'gray' does not carry the exact conditions of lane 'gray'")
 
 
 def test_a_loosened_routing_pattern_is_caught_on_the_real_lane(monkeypatch):
-    # A regression in components/routing.py itself: the rule equals what
+    # A regression in components/routing/ itself: the rule equals what
     # routing returns, and the replay through the ALB evaluator still fails it.
-    monkeypatch.setitem(routing._PATTERNS, routing.TRACESTATE, lambda lane: f"ctx=lane:{lane}")
+    monkeypatch.setitem(routing.carriers._PATTERNS, routing.carriers.TRACESTATE, lambda lane: f"ctx=lane:{lane}")
     result = run_policies(run_stack("user-api-dev-gray"), PACK)
     assert [(v.policy, v.message) for v in result.mandatory] == [
         (
@@ -673,7 +676,8 @@ def test_rule_without_header_condition_is_reported():
 def test_default_lane_must_not_add_a_rule():
     tags = naming.tags("dev", "lane", "user-api", "default")
     result = check(
-        "user-api-dev-default", lambda: _rule(routing.lane_rule_conditions("gray", ["tracestate"])[0], tags=tags)
+        "user-api-dev-default",
+        lambda: _rule(routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0], tags=tags),
     )
     assert only(result, "lane-rules-own-lane") == (
         "listener rule rule-0 of lane 'default' the default lane is the listener's default action and must not add "
@@ -682,14 +686,14 @@ def test_default_lane_must_not_add_a_rule():
 
 
 def test_rule_priority_outside_the_band_is_reported():
-    conditions = routing.lane_rule_conditions("gray", ["tracestate"])[0]
+    conditions = routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0]
     assert only(check("user-api-dev-gray", lambda: _rule(conditions, priority=500)), "lane-rule-priority-band") == (
         "listener rule rule-0 of lane 'gray' has priority 500, outside the tracestate lane band 1000..20999"
     )
 
 
 def test_baggage_rule_in_the_tracestate_band_is_reported():
-    conditions = routing.lane_rule_conditions("gray", ["tracestate", "baggage"])[1]
+    conditions = routing.carriers.lane_rule_conditions("gray", ["tracestate", "baggage"])[1]
     message = only(
         check(
             "order-api-dev-gray",
@@ -720,15 +724,15 @@ BAD_GRAPHS: dict[str, tuple[str, Callable[[], object]]] = {
     "layer-boundaries": ("user-api-dev-gray", lambda: aws.ecs.Cluster("c", tags=GRAY)),
     "lane-rules-own-lane": (
         "user-api-dev-gray",
-        lambda: _rule(routing.lane_rule_conditions("blue", ["tracestate"])[0]),
+        lambda: _rule(routing.carriers.lane_rule_conditions("blue", ["tracestate"])[0]),
     ),
     "lane-rules-forward-to-own-target-group": (
         "user-api-dev-gray",
-        lambda: _rule(routing.lane_rule_conditions("gray", ["tracestate"])[0], target="arn:aws:tg/other"),
+        lambda: _rule(routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0], target="arn:aws:tg/other"),
     ),
     "lane-rule-priority-band": (
         "user-api-dev-gray",
-        lambda: _rule(routing.lane_rule_conditions("gray", ["tracestate"])[0], priority=45000),
+        lambda: _rule(routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0], priority=45000),
     ),
     "required-tags": ("user-api-dev-gray", lambda: aws.iam.Role("r", assume_role_policy=_doc())),
     "ecs-no-public-ip": ("user-api-dev-gray", lambda: aws.ecs.Service("s", cluster="c", tags=GRAY)),

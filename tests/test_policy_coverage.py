@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automation.offline import STACKS_DIR, run_stack
 from components import naming, params
+from components.stackconfig import STACKS_DIR
+from harness.offline import run_stack
 from policy import audit
 from policy.adapter import run_policies
 from policy.pack import policies

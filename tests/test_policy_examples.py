@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from automation.offline import run_stack
+from harness.offline import run_stack
 from policy import audit
 from policy.adapter import run_policies
 from policy.pack import policies

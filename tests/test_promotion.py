@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from automation import promotion
-from automation.fake import FakeBackend
 from automation.promotion import (
     Gate,
     Promotion,
@@ -18,6 +17,7 @@ from automation.promotion import (
     parse_steps,
 )
 from components.errors import MultilaneError
+from harness.fake import FakeBackend
 from tests.runner_helpers import IMAGE, LOWER, Sleeps, make_runner
 
 GRAY_IMAGE = IMAGE.replace("sha-abc123", "sha-9a7e11")

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automation import plan
-from automation.offline import stack_file_config
 from components import params, stackconfig, stackname
 from components.errors import MultilaneError
+from components.stackconfig import stack_file_config
 
 SETTINGS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -149,7 +149,7 @@ STACK_OF = {
 @given(file=st.sampled_from(sorted(FILES)), pick=st.integers(min_value=0), value=json_values)
 def test_random_params_through_the_program_raise_only_the_project_error(file: str, pick: int, value: Any) -> None:
     # Past validation too: a value the models accept must not break a layer builder.
-    from automation.offline import run_stack
+    from harness.offline import run_stack
 
     data = json.loads(json.dumps(SHIPPED[file]))
     where = FIELD_PATHS[file][pick % len(FIELD_PATHS[file])]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from automation.offline import run_stack
 from components import params
 from components.errors import MultilaneError
+from harness.offline import run_stack
 from tests.conftest import edit_json
 
 

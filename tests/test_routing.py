@@ -1,4 +1,4 @@
-"""components/routing.py: conditions, priorities and capacity within the ALB budget."""
+"""components/routing/: conditions, priorities and capacity within the ALB budget."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from components import alb_eval, naming, routing
+from components import naming, routing
 from components.errors import MultilaneError
+from harness import alb_eval
 
 SERVICE = "user-api"
 LONGEST_LANE = "f" + "-x" * 19 + "z"  # 40 characters, hyphens everywhere
@@ -33,22 +34,29 @@ def random_lanes(n: int, seed: int = 7) -> list[str]:
 
 
 def test_route_header_is_what_the_readme_tells_testers_to_send() -> None:
-    assert routing.route_header("gray") == "tracestate: ctx=lane:gray"
-    assert routing.route_header("default") == ""
-    assert routing.baggage_header("gray") == "baggage: lane=gray"
+    assert routing.carriers.route_header("gray") == "tracestate: ctx=lane:gray"
+    assert routing.carriers.route_header("default") == ""
+    assert routing.carriers.baggage_header("gray") == "baggage: lane=gray"
 
 
 def test_one_rule_per_carrier_in_canonical_order() -> None:
-    rules = routing.lane_rule_conditions("gray", ["tracestate"])
+    rules = routing.carriers.lane_rule_conditions("gray", ["tracestate"])
     assert rules == [
-        [{"http_header": {"http_header_name": "tracestate", "regex_values": [routing.tracestate_pattern("gray")]}}]
+        [
+            {
+                "http_header": {
+                    "http_header_name": "tracestate",
+                    "regex_values": [routing.carriers.tracestate_pattern("gray")],
+                }
+            }
+        ]
     ]
-    both = routing.lane_rule_conditions("gray", ["baggage", "tracestate"])
+    both = routing.carriers.lane_rule_conditions("gray", ["baggage", "tracestate"])
     assert [r[0]["http_header"]["http_header_name"] for r in both] == ["tracestate", "baggage"]
 
 
 def test_default_lane_needs_no_rule() -> None:
-    assert routing.lane_rule_conditions("default", ["tracestate", "baggage"]) == []
+    assert routing.carriers.lane_rule_conditions("default", ["tracestate", "baggage"]) == []
 
 
 @pytest.mark.parametrize(
@@ -57,40 +65,40 @@ def test_default_lane_needs_no_rule() -> None:
 )
 def test_bad_carriers_are_one_clear_sentence(carriers: list[str], fragment: str) -> None:
     with pytest.raises(MultilaneError, match=re.escape(fragment)):
-        routing.lane_rule_conditions("gray", carriers)
+        routing.carriers.lane_rule_conditions("gray", carriers)
 
 
 @pytest.mark.parametrize("lane", ["", "Gray", "9lives", "gray-", "g", "a" * 41, "gr_ay"])
 def test_bad_lane_names_are_rejected(lane: str) -> None:
     with pytest.raises(MultilaneError):
-        routing.lane_rule_conditions(lane, ["tracestate"])
+        routing.carriers.lane_rule_conditions(lane, ["tracestate"])
     with pytest.raises(MultilaneError):
-        routing.allocate_priorities(SERVICE, lane, 1)
+        routing.priorities.allocate_priorities(SERVICE, lane, 1)
 
 
 @pytest.mark.parametrize("lane", ["gray", "ab", LONGEST_LANE, *random_lanes(30, seed=11)])
 def test_every_pattern_fits_the_alb_budget(lane: str) -> None:
-    rules = routing.lane_rule_conditions(lane, ["tracestate", "baggage"])
+    rules = routing.carriers.lane_rule_conditions(lane, ["tracestate", "baggage"])
     for conditions in rules:
         evaluations = 0
         for cond in conditions:
             header = cond["http_header"]
-            assert len(header["http_header_name"]) <= routing.ALB_MAX_HEADER_NAME_LEN
+            assert len(header["http_header_name"]) <= routing.limits.ALB_MAX_HEADER_NAME_LEN
             assert not ("values" in header and "regex_values" in header)  # pulumi-aws: they conflict
             values = header.get("regex_values") or header.get("values")
-            assert 1 <= len(values) <= routing.ALB_MAX_VALUES_PER_CONDITION
+            assert 1 <= len(values) <= routing.limits.ALB_MAX_VALUES_PER_CONDITION
             evaluations += len(values)
             for v in values:
-                assert len(v) <= routing.ALB_MAX_VALUE_LEN
+                assert len(v) <= routing.limits.ALB_MAX_VALUE_LEN
                 assert v.startswith("^") and v.endswith("$")  # same result for whole-value and search matching
                 assert not re.search(r"\(\?[=!<>]|\\[1-9]|\\k<|\\p\{|[*+?][+]", v)  # no feature ALB rejects
                 assert all(0x20 <= ord(ch) < 0x7F for ch in v)  # visible ASCII and space only
-        assert evaluations <= routing.ALB_MAX_MATCH_EVALUATIONS_PER_RULE
+        assert evaluations <= routing.limits.ALB_MAX_MATCH_EVALUATIONS_PER_RULE
 
 
 def test_longest_lane_pattern_length() -> None:
-    assert len(routing.tracestate_pattern(LONGEST_LANE)) == 75
-    assert len(routing.baggage_pattern(LONGEST_LANE)) == 86
+    assert len(routing.carriers.tracestate_pattern(LONGEST_LANE)) == 75
+    assert len(routing.carriers.baggage_pattern(LONGEST_LANE)) == 86
 
 
 @pytest.mark.parametrize(
@@ -108,7 +116,7 @@ def test_longest_lane_pattern_length() -> None:
     ],
 )
 def test_tracestate_pattern_same_under_fullmatch_and_search(value: str, hit: bool) -> None:
-    pattern = re.compile(routing.tracestate_pattern("gray"))
+    pattern = re.compile(routing.carriers.tracestate_pattern("gray"))
     assert bool(pattern.fullmatch(value)) is hit
     assert bool(pattern.search(value)) is hit
 
@@ -127,7 +135,7 @@ def test_tracestate_pattern_same_under_fullmatch_and_search(value: str, hit: boo
     ],
 )
 def test_baggage_pattern(value: str, hit: bool) -> None:
-    pattern = re.compile(routing.baggage_pattern("gray"))
+    pattern = re.compile(routing.carriers.baggage_pattern("gray"))
     assert bool(pattern.fullmatch(value)) is hit
     assert bool(pattern.search(value)) is hit
 
@@ -136,48 +144,54 @@ def test_baggage_pattern(value: str, hit: bool) -> None:
 
 
 def test_priority_is_deterministic_and_in_the_band() -> None:
-    first = routing.allocate_priorities(SERVICE, "gray", 1)
-    assert first == routing.allocate_priorities(SERVICE, "gray", 1)  # a redeploy keeps it
-    assert first[0] in routing.band(0)
-    assert routing.allocate_priorities(SERVICE, "blue", 1) != first
-    assert routing.allocate_priorities("order-api", "gray", 1) != first  # the service is part of the hash
+    first = routing.priorities.allocate_priorities(SERVICE, "gray", 1)
+    assert first == routing.priorities.allocate_priorities(SERVICE, "gray", 1)  # a redeploy keeps it
+    assert first[0] in routing.priorities.band(0)
+    assert routing.priorities.allocate_priorities(SERVICE, "blue", 1) != first
+    assert routing.priorities.allocate_priorities("order-api", "gray", 1) != first  # the service is part of the hash
 
 
 def test_carrier_rules_get_distinct_priorities_in_their_bands() -> None:
-    ts, bg = routing.allocate_priorities(SERVICE, "gray", 2)
-    assert ts in routing.band(0) and bg in routing.band(1)
-    assert bg - ts == routing.BAND_SIZE
+    ts, bg = routing.priorities.allocate_priorities(SERVICE, "gray", 2)
+    assert ts in routing.priorities.band(0) and bg in routing.priorities.band(1)
+    assert bg - ts == routing.priorities.BAND_SIZE
     # every tracestate rule is evaluated before every baggage rule
-    assert max(routing.band(0)) < min(routing.band(1))
-    assert routing.band(1).stop - 1 <= routing.PRIORITY_MAX and routing.band(0).start > 1
+    assert max(routing.priorities.band(0)) < min(routing.priorities.band(1))
+    assert routing.priorities.band(1).stop - 1 <= routing.limits.PRIORITY_MAX and routing.priorities.band(0).start > 1
 
 
 def test_collision_moves_along_the_probe_sequence() -> None:
-    home = routing.allocate_priorities(SERVICE, "gray", 1)[0]
-    moved = routing.allocate_priorities(SERVICE, "gray", 1, taken={home: "blue"})
+    home = routing.priorities.allocate_priorities(SERVICE, "gray", 1)[0]
+    moved = routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken={home: "blue"})
     assert moved == [home + 1]
-    assert routing.allocate_priorities(SERVICE, "gray", 1, taken={home: "blue", home + 1: ""}) == [home + 2]
+    assert routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken={home: "blue", home + 1: ""}) == [home + 2]
 
 
 def test_own_priorities_are_not_collisions() -> None:
-    home = routing.allocate_priorities(SERVICE, "gray", 2)
+    home = routing.priorities.allocate_priorities(SERVICE, "gray", 2)
     taken = dict.fromkeys(home, "gray")
-    assert routing.allocate_priorities(SERVICE, "gray", 2, taken=taken) == home
+    assert routing.priorities.allocate_priorities(SERVICE, "gray", 2, taken=taken) == home
     # a lane pinned one step further earlier finds its own slot again
     taken = {home[0]: "blue", home[0] + 1: "gray"}
-    assert routing.allocate_priorities(SERVICE, "gray", 1, taken=taken) == [home[0] + 1]
+    assert routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken=taken) == [home[0] + 1]
 
 
 def test_a_slot_is_free_only_when_every_carrier_band_is_free() -> None:
-    ts, bg = routing.allocate_priorities(SERVICE, "gray", 2)
-    moved = routing.allocate_priorities(SERVICE, "gray", 2, taken={bg: "blue"})
+    ts, bg = routing.priorities.allocate_priorities(SERVICE, "gray", 2)
+    moved = routing.priorities.allocate_priorities(SERVICE, "gray", 2, taken={bg: "blue"})
     assert moved == [ts + 1, bg + 1]
 
 
 def test_probe_wraps_around_the_band() -> None:
-    lane = next(x for x in random_lanes(20000, seed=3) if routing.home_slot(SERVICE, x) == routing.BAND_SIZE - 1)
-    last = routing.band(0).stop - 1
-    assert routing.allocate_priorities(SERVICE, lane, 1, taken={last: "other"}) == [routing.band(0).start]
+    lane = next(
+        x
+        for x in random_lanes(20000, seed=3)
+        if routing.priorities.home_slot(SERVICE, x) == routing.priorities.BAND_SIZE - 1
+    )
+    last = routing.priorities.band(0).stop - 1
+    assert routing.priorities.allocate_priorities(SERVICE, lane, 1, taken={last: "other"}) == [
+        routing.priorities.band(0).start
+    ]
 
 
 def test_concurrent_creation_resolved_by_re_reading_taken() -> None:
@@ -187,44 +201,47 @@ def test_concurrent_creation_resolved_by_re_reading_taken() -> None:
     by_slot: dict[int, str] = {}
     pair = None
     for lane in lanes:
-        slot = routing.home_slot(SERVICE, lane)
+        slot = routing.priorities.home_slot(SERVICE, lane)
         if slot in by_slot:
             pair = (by_slot[slot], lane)
             break
         by_slot[slot] = lane
     assert pair is not None, "birthday bound: 3000 lanes in 20000 slots must collide"
     a, b = pair
-    pa = routing.allocate_priorities(SERVICE, a, 1, taken={})
-    pb = routing.allocate_priorities(SERVICE, b, 1, taken={})
+    pa = routing.priorities.allocate_priorities(SERVICE, a, 1, taken={})
+    pb = routing.priorities.allocate_priorities(SERVICE, b, 1, taken={})
     assert pa == pb  # both stacks would ask for the same priority at once
     listener = dict.fromkeys(pa, a)  # a's CreateRule won; b got PriorityInUse
-    retry = routing.allocate_priorities(SERVICE, b, 1, taken=listener)
+    retry = routing.priorities.allocate_priorities(SERVICE, b, 1, taken=listener)
     assert retry != pa and not set(retry) & set(listener)
 
 
 def test_pinned_priority_is_used_and_checked() -> None:
-    assert routing.allocate_priorities(SERVICE, "gray", 2, pinned=1234) == [1234, 1234 + routing.BAND_SIZE]
-    assert routing.allocate_priorities(SERVICE, "gray", 1, taken={1234: "gray"}, pinned=1234) == [1234]
+    assert routing.priorities.allocate_priorities(SERVICE, "gray", 2, pinned=1234) == [
+        1234,
+        1234 + routing.priorities.BAND_SIZE,
+    ]
+    assert routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken={1234: "gray"}, pinned=1234) == [1234]
     with pytest.raises(MultilaneError, match=r"multilane:priority 1234 for lane 'gray' .*collides with lane 'blue'"):
-        routing.allocate_priorities(SERVICE, "gray", 1, taken={1234: "blue"}, pinned=1234)
+        routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken={1234: "blue"}, pinned=1234)
     with pytest.raises(MultilaneError, match="collides with a rule no lane owns at priority 21234"):
-        routing.allocate_priorities(SERVICE, "gray", 2, taken={21234: ""}, pinned=1234)
+        routing.priorities.allocate_priorities(SERVICE, "gray", 2, taken={21234: ""}, pinned=1234)
     with pytest.raises(MultilaneError, match=r"outside 1\.\.50000"):
-        routing.allocate_priorities(SERVICE, "gray", 2, pinned=40000)
+        routing.priorities.allocate_priorities(SERVICE, "gray", 2, pinned=40000)
     with pytest.raises(MultilaneError, match=r"outside 1\.\.50000"):
-        routing.allocate_priorities(SERVICE, "gray", 1, pinned=0)
+        routing.priorities.allocate_priorities(SERVICE, "gray", 1, pinned=0)
 
 
 def test_no_free_slot_is_a_clear_error() -> None:
-    full = {p: "other" for p in routing.band(0)}
+    full = {p: "other" for p in routing.priorities.band(0)}
     with pytest.raises(MultilaneError, match="no free listener-rule priority left for lane 'gray'"):
-        routing.allocate_priorities(SERVICE, "gray", 1, taken=full)
+        routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken=full)
 
 
 @pytest.mark.parametrize("count", [0, 3])
 def test_count_is_one_rule_per_carrier(count: int) -> None:
     with pytest.raises(ValueError, match=r"1\.\.2 rules"):
-        routing.allocate_priorities(SERVICE, "gray", count)
+        routing.priorities.allocate_priorities(SERVICE, "gray", count)
 
 
 # --- 99 lanes of one service -------------------------------------------------------
@@ -236,15 +253,15 @@ def test_99_lanes_sequential_allocation_unique_priorities() -> None:
     assert len(set(NINETY_NINE)) == 99
     for carriers in (["tracestate"], ["tracestate", "baggage"]):
         count = len(carriers)
-        lanes = NINETY_NINE if count == 1 else NINETY_NINE[: routing.max_lanes(carriers)]
+        lanes = NINETY_NINE if count == 1 else NINETY_NINE[: routing.priorities.max_lanes(carriers)]
         taken: dict[int, str] = {}
         for lane in lanes:
-            routing.check_capacity(set(taken.values()), carriers, lane=lane)
-            got = routing.allocate_priorities(SERVICE, lane, count, taken=taken)
+            routing.priorities.check_capacity(set(taken.values()), carriers, lane=lane)
+            got = routing.priorities.allocate_priorities(SERVICE, lane, count, taken=taken)
             assert not set(got) & set(taken)
             taken.update(dict.fromkeys(got, lane))
-        assert len(taken) == len(lanes) * count <= routing.ALB_RULES_PER_ALB
-        assert all(routing.PRIORITY_MIN <= p <= routing.PRIORITY_MAX for p in taken)
+        assert len(taken) == len(lanes) * count <= routing.limits.ALB_RULES_PER_ALB
+        assert all(routing.limits.PRIORITY_MIN <= p <= routing.limits.PRIORITY_MAX for p in taken)
 
 
 def test_99_lanes_have_valid_unique_aws_names() -> None:
@@ -277,17 +294,17 @@ def test_99_lanes_have_valid_unique_aws_names() -> None:
 
 
 def test_documented_capacity() -> None:
-    assert routing.max_lanes(["tracestate"]) == 99  # 100 target groups - the default one
-    assert routing.max_lanes(["tracestate", "baggage"]) == 50  # 100 rules / 2 per lane
-    assert routing.max_lanes(["tracestate", "baggage"], rules_per_alb=300) == 99
+    assert routing.priorities.max_lanes(["tracestate"]) == 99  # 100 target groups - the default one
+    assert routing.priorities.max_lanes(["tracestate", "baggage"]) == 50  # 100 rules / 2 per lane
+    assert routing.priorities.max_lanes(["tracestate", "baggage"], rules_per_alb=300) == 99
 
 
 def test_lane_100_is_refused_with_the_reason() -> None:
     existing = {"default", *NINETY_NINE}
-    routing.check_capacity(existing, ["tracestate"], lane="gray")  # a redeploy always fits
-    routing.check_capacity(existing, ["tracestate"], lane="default")
+    routing.priorities.check_capacity(existing, ["tracestate"], lane="gray")  # a redeploy always fits
+    routing.priorities.check_capacity(existing, ["tracestate"], lane="default")
     with pytest.raises(MultilaneError) as err:
-        routing.check_capacity(existing, ["tracestate"], lane="lane-100")
+        routing.priorities.check_capacity(existing, ["tracestate"], lane="lane-100")
     msg = str(err.value)
     assert msg == (
         "lane 'lane-100' does not fit: the service already has 99 lanes besides default and holds at most 99 "
@@ -299,31 +316,31 @@ def test_lane_100_is_refused_with_the_reason() -> None:
 
 def test_baggage_capacity_is_50() -> None:
     fifty = set(NINETY_NINE[:50])
-    routing.check_capacity(set(NINETY_NINE[:49]), ["tracestate", "baggage"], lane="new")
+    routing.priorities.check_capacity(set(NINETY_NINE[:49]), ["tracestate", "baggage"], lane="new")
     with pytest.raises(MultilaneError, match=r"holds at most 50 because carriers tracestate\+baggage cost 2"):
-        routing.check_capacity(fifty, ["tracestate", "baggage"], lane="new")
+        routing.priorities.check_capacity(fifty, ["tracestate", "baggage"], lane="new")
     with pytest.raises(MultilaneError, match=r"^another lane does not fit"):
-        routing.check_capacity(fifty, ["tracestate", "baggage"])
+        routing.priorities.check_capacity(fifty, ["tracestate", "baggage"])
 
 
 # --- the W3C routing table, through the ALB evaluator --------------------------------
 #
 # Every case runs under every reading of what AWS leaves undocumented
-# (alb_eval.ALL_SEMANTICS: regex whole-value vs search, regex case, header lines
+# (routing.rules.ALL_SEMANTICS: regex whole-value vs search, regex case, header lines
 # as sent vs joined by a proxy, OWS stripped or not): the routing must not depend
 # on any of them.
 
 TABLE_LANES = ["gray", "gray2", "gray-2", "blue", "gra", LONGEST_LANE]
 
 
-def listener(lanes: list[str], carriers: list[str]) -> list[alb_eval.Rule]:
-    rules: list[alb_eval.Rule] = []
+def listener(lanes: list[str], carriers: list[str]) -> list[routing.rules.Rule]:
+    rules: list[routing.rules.Rule] = []
     taken: dict[int, str] = {}
     for lane in lanes:
-        conditions = routing.lane_rule_conditions(lane, carriers)
-        prios = routing.allocate_priorities(SERVICE, lane, len(conditions), taken=taken)
+        conditions = routing.carriers.lane_rule_conditions(lane, carriers)
+        prios = routing.priorities.allocate_priorities(SERVICE, lane, len(conditions), taken=taken)
         taken.update(dict.fromkeys(prios, lane))
-        rules += alb_eval.rules_from_conditions(conditions, prios, target=lane)
+        rules += routing.rules.rules_from_conditions(conditions, prios, target=lane)
     return rules
 
 
@@ -387,7 +404,7 @@ TRACESTATE_CASES: list[tuple[str, list[tuple[str, str]], str]] = [
     ("headers", "expected"), [c[1:] for c in TRACESTATE_CASES], ids=[c[0] for c in TRACESTATE_CASES]
 )
 def test_tracestate_routing_table(headers: list[tuple[str, str]], expected: str) -> None:
-    for semantics in alb_eval.ALL_SEMANTICS:
+    for semantics in routing.rules.ALL_SEMANTICS:
         assert alb_eval.evaluate(TRACESTATE_ONLY, "default", headers, semantics) == expected, semantics
 
 
@@ -401,7 +418,7 @@ UPPER_CASE = [
 @pytest.mark.parametrize("headers", UPPER_CASE)
 def test_upper_case_variants_reach_gray_or_default_never_another_lane(headers: list[tuple[str, str]]) -> None:
     """W3C keys and lane names are lower case; ALB's regex case rule is undocumented."""
-    for semantics in alb_eval.ALL_SEMANTICS:
+    for semantics in routing.rules.ALL_SEMANTICS:
         got = alb_eval.evaluate(TRACESTATE_ONLY, "default", headers, semantics)
         assert got == ("gray" if semantics.regex_ignore_case else "default"), semantics
 
@@ -422,7 +439,7 @@ BAGGAGE_CASES: list[tuple[str, list[tuple[str, str]], str]] = [
 
 @pytest.mark.parametrize(("headers", "expected"), [c[1:] for c in BAGGAGE_CASES], ids=[c[0] for c in BAGGAGE_CASES])
 def test_baggage_carrier_table(headers: list[tuple[str, str]], expected: str) -> None:
-    for semantics in alb_eval.ALL_SEMANTICS:
+    for semantics in routing.rules.ALL_SEMANTICS:
         assert alb_eval.evaluate(WITH_BAGGAGE, "default", headers, semantics) == expected, semantics
 
 
@@ -465,14 +482,14 @@ def test_random_tracestate_headers_route_like_the_w3c_reading() -> None:
         lines = [x for x in lines if x]
         headers = [("tracestate", x) for x in lines]
         expected = reference_lane(lines, lane_set)
-        for semantics in (alb_eval.ALL_SEMANTICS[0], alb_eval.ALL_SEMANTICS[-1]):
+        for semantics in (routing.rules.ALL_SEMANTICS[0], routing.rules.ALL_SEMANTICS[-1]):
             assert alb_eval.evaluate(rules, "default", headers, semantics) == expected, (lines, semantics)
 
 
 @pytest.mark.parametrize("lane", ["gray", "gray-2", LONGEST_LANE, *random_lanes(20, seed=13)])
 def test_lane_of_pattern_reads_back_every_carrier(lane: str) -> None:
-    for conditions in routing.lane_rule_conditions(lane, ["tracestate", "baggage"]):
+    for conditions in routing.carriers.lane_rule_conditions(lane, ["tracestate", "baggage"]):
         header = conditions[0]["http_header"]
-        assert routing.lane_of_pattern(header["http_header_name"], header["regex_values"][0]) == lane
-    assert routing.lane_of_pattern("baggage", routing.tracestate_pattern(lane)) is None
-    assert routing.lane_of_pattern("tracestate", routing.tracestate_pattern(lane) + "x") is None
+        assert routing.carriers.lane_of_pattern(header["http_header_name"], header["regex_values"][0]) == lane
+    assert routing.carriers.lane_of_pattern("baggage", routing.carriers.tracestate_pattern(lane)) is None
+    assert routing.carriers.lane_of_pattern("tracestate", routing.carriers.tracestate_pattern(lane) + "x") is None

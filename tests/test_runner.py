@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from automation.fake import FakeBackend
 from automation.inputs import Request, build_request, parse_vars, read_params_file
 from automation.priority import LiveRule
 from automation.runner import Runner
 from automation.workspace import ConcurrentUpdateError, OperationFailedError
 from components import routing
 from components.errors import MultilaneError
+from harness.fake import FakeBackend
 from tests.runner_helpers import IMAGE, LOWER, Sleeps, events, make_runner, max_overlap, targets
 
 LANES = ["user-api-dev-gray", "user-api-dev-blue", "user-api-dev-green", "user-api-dev-red"]
@@ -133,7 +133,7 @@ def test_concurrent_update_gives_up_after_the_bound(tmp_path):
 
 
 def _home(lane: str) -> int:
-    return routing.allocate_priorities("user-api", lane, 1)[0]
+    return routing.priorities.allocate_priorities("user-api", lane, 1)[0]
 
 
 def test_priority_taken_by_another_lane_is_pinned_to_a_free_one(tmp_path):
@@ -148,7 +148,7 @@ def test_priority_taken_by_another_lane_is_pinned_to_a_free_one(tmp_path):
     assert seen == [fake.stacks["boot-user-api-dev"].outputs["HttpListenerArn"]]
     pinned = int(_call(fake, "up", "user-api-dev-gray").config["multilane:priority"])
     assert pinned != home
-    assert pinned == routing.allocate_priorities("user-api", "gray", 1, taken={home: "blue"})[0]
+    assert pinned == routing.priorities.allocate_priorities("user-api", "gray", 1, taken={home: "blue"})[0]
     assert fake.stacks["user-api-dev-gray"].outputs["RulePriority"] == pinned
 
 
@@ -339,7 +339,11 @@ def test_an_aws_error_fails_that_stack_only(tmp_path):
 
 @pytest.mark.parametrize(
     ("module", "ref", "reader", "lower"),
-    [("lane", "infra_ref", "lane", "infra"), ("lane", "boot_ref", "lane", "boot"), ("boot", "ref", "boot", "infra")],
+    [
+        ("layers/lane/component", "infra_ref", "lane", "infra"),
+        ("layers/lane/component", "boot_ref", "lane", "boot"),
+        ("layers/boot", "ref", "boot", "infra"),
+    ],
 )
 def test_pre_check_keys_match_what_the_programs_read(module, ref, reader, lower):
     import re

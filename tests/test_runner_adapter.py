@@ -34,7 +34,7 @@ def test_real_adapter_without_the_cli_is_one_sentence(monkeypatch):
 
 
 def test_rule_lanes_are_read_back_from_patterns_then_tags():
-    gray = routing.lane_rule_conditions("gray", ["tracestate"])[0][0]["http_header"]
+    gray = routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0][0]["http_header"]
     pages = [
         {
             "Rules": [

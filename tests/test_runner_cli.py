@@ -9,8 +9,8 @@ import pytest
 
 from automation.cli import build_parser, main
 from automation.commands import common
-from automation.fake import FakeBackend
 from automation.workspace import OperationFailedError, choose_backend
+from harness.fake import FakeBackend
 from tests.runner_helpers import IMAGE, LOWER, Sleeps
 
 COMMANDS = ["plan", "up", "preview", "destroy", "promote", "rollback", "lanes", "pr-preview"]

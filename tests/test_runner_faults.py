@@ -7,12 +7,12 @@ import pytest
 from automation import lifecycle
 from automation.cli import main
 from automation.commands import common
-from automation.fake import FakeBackend
 from automation.inputs import Request
 from automation.workspace import OperationFailedError
 from components import routing
 from components.errors import MultilaneError
 from components.stackname import resolve
+from harness.fake import FakeBackend
 from tests.conftest import write_service
 from tests.runner_helpers import IMAGE, LOWER, Sleeps, make_runner
 
@@ -107,7 +107,7 @@ def test_capacity_never_counts_a_look_alike_services_lanes(tmp_path):
 
 def test_capacity_does_not_count_leftover_empty_stacks(tmp_path):
     params_dir = _capacity_params(tmp_path)
-    limit = routing.max_lanes(["tracestate", "baggage"])
+    limit = routing.priorities.max_lanes(["tracestate", "baggage"])
     fake = FakeBackend.deployed("infra-dev", "boot-user-dev", params_dir=params_dir)
     for i in range(limit):
         fake.seed(f"user-dev-l{i}", {"multilane:imageUri": IMAGE})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from automation import lifecycle
-from automation.fake import FakeBackend
 from automation.workspace import OperationFailedError
 from components.errors import MultilaneError
+from harness.fake import FakeBackend
 from tests.runner_helpers import IMAGE, LOWER, make_runner
 
 GRAY_IMAGE = IMAGE.replace("sha-abc123", "sha-9a7e11")
@@ -134,7 +134,19 @@ def test_lanes_lists_only_this_services_lanes():
     assert (blue.image, blue.priority, blue.route_header) == (IMAGE, 30000, "tracestate: ctx=lane:blue")
     assert rows[0].priority is None and rows[0].last_update is not None
     text = lifecycle.render_lanes("user-api", "dev", rows)
-    assert text.splitlines()[0].split() == ["lane", "image", "priority", "route", "header", "last", "update"]
+    assert text.splitlines()[0].split() == [
+        "lane",
+        "image",
+        "priority",
+        "route",
+        "header",
+        "last",
+        "update",
+        "age",
+        "last",
+        "deploy",
+        "expires",
+    ]
     assert "30000" in text and "(default)" in text
 
 
@@ -145,9 +157,9 @@ def test_service_env_unknown():
 
 def test_promote_with_outputs_from_the_real_program(tmp_path):
     """The fake's stack outputs come from the real layer programs (offline harness),
-    so the image promote reads and writes goes through components/lane.py."""
-    from automation.offline import run_stack
+    so the image promote reads and writes goes through components/layers/lane/."""
     from components import naming
+    from harness.offline import run_stack
 
     fake = FakeBackend()
 

@@ -10,8 +10,8 @@ from automation import affected, comment
 from automation.cli import main
 from automation.commands import common
 from automation.events import ChangeCollector, ResourceChange, StackChanges, strip_ansi
-from automation.fake import FakeBackend
 from automation.progress import StackOutcome
+from harness.fake import FakeBackend
 from tests.fixtures import sample_comment
 from tests.runner_helpers import LOWER, events
 
@@ -60,7 +60,7 @@ KNOWN = {"user-api-dev-gray", "user-api-dev-blue", "order-api-dev-gray", "user-a
 
 
 def test_program_change_previews_every_stack_of_every_env():
-    got = affected.affected_stacks(["components/lane.py"], KNOWN)
+    got = affected.affected_stacks(["components/layers/lane/"], KNOWN)
     assert set(got) == {
         "infra-dev",
         "pipelines-dev",
@@ -79,7 +79,7 @@ def test_program_change_previews_every_stack_of_every_env():
         "boot-order-api-prod",
         "order-api-prod-default",
     }
-    assert all(reasons == ["components/lane.py"] for reasons in got.values())
+    assert all(reasons == ["components/layers/lane/"] for reasons in got.values())
     assert next(iter(got)) == "infra-dev"  # lower layers first
 
 

@@ -39,7 +39,8 @@ def test_bad_values(raw: dict, fragment: str) -> None:
 
 
 def test_stack_files_are_read_like_pulumi_up_reads_them(tmp_path) -> None:
-    from automation.offline import config_for, stack_file_config
+    from components.stackconfig import stack_file_config
+    from harness.offline import config_for
 
     assert stack_file_config("user-api-dev-gray", tmp_path) == {}
     (tmp_path / "Pulumi.user-api-dev-gray.yaml").write_text(
@@ -56,7 +57,7 @@ def test_stack_files_are_read_like_pulumi_up_reads_them(tmp_path) -> None:
 
 
 def test_shipped_example_stack_file_is_valid() -> None:
-    from automation.offline import STACKS_DIR, stack_file_config
+    from components.stackconfig import STACKS_DIR, stack_file_config
 
     raw = stack_file_config("user-api-dev-blue", STACKS_DIR)
     cfg = parse("user-api-dev-blue", {k.split(":", 1)[1]: str(v) for k, v in raw.items()})
@@ -66,7 +67,7 @@ def test_shipped_example_stack_file_is_valid() -> None:
 def test_the_program_refuses_multilane_keys_it_does_not_read() -> None:
     # What `pulumi up` hands the program (stack file or `pulumi config set`):
     # a typo is refused with a did-you-mean before anything is registered.
-    from automation.offline import run_stack
+    from harness.offline import run_stack
 
     with pytest.raises(
         MultilaneError, match=r"multilane:prioirty is not a config key .* did you mean 'priority'\?"

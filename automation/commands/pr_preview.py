@@ -22,11 +22,11 @@ from pathlib import Path
 from automation import affected, comment
 from automation.commands.common import EXIT_FAILED, EXIT_OK, add_common, make_runner
 from automation.inputs import Request
-from automation.offline import STACKS_DIR
 from automation.progress import StackOutcome, summary_json
 from automation.runner import ROOT_DIR, Runner
 from components import params, stackname
 from components.errors import MultilaneError
+from components.stackconfig import STACKS_DIR
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from automation.offline import Recording
 from components import naming
 from emulator import Emulator
+from harness.offline import Recording
 
 SERVICE = "user-api"
 ENV = "dev"

@@ -19,8 +19,8 @@ from typing import Any
 import pulumi.runtime.mocks  # noqa: F401 (preloaded by the forkserver)
 import pulumi_aws
 
-import automation.offline  # noqa: F401
-import components.lane  # noqa: F401
+import components.layers.lane.component  # noqa: F401
+import harness.offline  # noqa: F401
 from automation import priority
 from components import naming, params, routing
 from emulator import EmulationError, Emulator
@@ -68,13 +68,13 @@ def create_lane(job: dict[str, Any]) -> dict[str, Any]:
     service, env, lane = job["service"], job["env"], job["lane"]
     references = job["references"]
     listener = references[naming.stack_ref(naming.boot_stack(service, env))]["HttpListenerArn"]
-    count = len(routing.lane_rule_conditions(lane, params.load_service(service, env).lane_carriers))
+    count = len(routing.carriers.lane_rule_conditions(lane, params.load_service(service, env).lane_carriers))
     emulator = Emulator(endpoint_url=endpoint, region=job["region"])
     avoid: dict[int, str] = {}
     priority_in_use = 0
     for attempt in (1, 2):
         rules = live_rules(emulator, listener)
-        plan = priority.plan(routing.allocate_priorities, service, lane, count, rules, None, avoid=avoid)
+        plan = priority.plan(routing.priorities.allocate_priorities, service, lane, count, rules, None, avoid=avoid)
         if attempt == 1 and _start is not None:
             # ...and none creates anything before all have read the listener:
             # the worst case for a lock-free allocation, on purpose.

@@ -20,9 +20,10 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from moto.server import ThreadedMotoServer
 
-from components import alb_eval, naming, routing
+from components import naming, routing
 from emulator import Emulator
 from emulator.core import REGION
+from harness import alb_eval
 
 from .conftest import ENV, SERVICE
 from .lane_worker import create_lane, init_worker
@@ -91,7 +92,7 @@ def _create_at_once(endpoint: str, refs: dict, repository: str, lanes: list[str]
 def test_twenty_lanes_created_at_once_get_distinct_priorities_and_names(moto_server: str) -> None:
     # The chosen names' deterministic slots differ: that, not a lock, is what
     # keeps concurrent lanes from PriorityInUse.
-    desired = {lane: routing.allocate_priorities(SERVICE, lane, 1)[0] for lane in LANES}
+    desired = {lane: routing.priorities.allocate_priorities(SERVICE, lane, 1)[0] for lane in LANES}
     assert len(set(desired.values())) == len(LANES)
 
     emu, refs, boot = _lower_layers(moto_server)
@@ -113,8 +114,8 @@ def test_twenty_lanes_created_at_once_get_distinct_priorities_and_names(moto_ser
 
     # The listener holds 20 distinct rules, each routing its lane to its own target group.
     stored = emu.client("elbv2").describe_rules(ListenerArn=boot["HttpListenerArn"])
-    rules = alb_eval.rules_from_describe_rules(stored)
-    default = alb_eval.default_target_from_describe_rules(stored)
+    rules = routing.rules.rules_from_describe_rules(stored)
+    default = routing.rules.default_target_from_describe_rules(stored)
     assert len(rules) == len(LANES)
     assert len({r.priority for r in rules}) == len(LANES)
     assert {r.priority for r in rules} == {r["outputs"]["RulePriority"] for r in results}
@@ -131,7 +132,7 @@ def test_two_lanes_on_one_slot_at_once_hit_priority_in_use_once_and_retry(moto_s
     (found by search, 7587 for both) meet PriorityInUse exactly once; the
     loser undoes its partial stack, re-reads the listener and gets a free slot."""
     pair = ["fix-37", "fix-149"]
-    (a,), (b,) = (routing.allocate_priorities(SERVICE, lane, 1) for lane in pair)
+    (a,), (b,) = (routing.priorities.allocate_priorities(SERVICE, lane, 1) for lane in pair)
     assert a == b
     emu, refs, boot = _lower_layers(moto_server)
     results = _create_at_once(moto_server, refs, boot["RepositoryUrl"], pair)
@@ -139,7 +140,7 @@ def test_two_lanes_on_one_slot_at_once_hit_priority_in_use_once_and_retry(moto_s
     priorities = {r["outputs"]["RulePriority"] for r in results}
     assert a in priorities and len(priorities) == 2
     stored = emu.client("elbv2").describe_rules(ListenerArn=boot["HttpListenerArn"])
-    rules = alb_eval.rules_from_describe_rules(stored)
+    rules = routing.rules.rules_from_describe_rules(stored)
     assert sorted(r.priority for r in rules) == sorted(priorities)
     # Nothing of the failed attempt is left behind: one target group per lane plus the default.
     groups = emu.client("elbv2").describe_target_groups()["TargetGroups"]

@@ -9,12 +9,12 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from automation.offline import run_stack
 from components import naming, params
 from components.params import PARAMS_DIR
 from emulator import HANDLERS, NOT_EMULATED, EmulationError, Emulator, model
 from emulator.core import HANDLERS as CORE_HANDLERS
 from emulator.not_emulated import NotEmulated, validated_only
+from harness.offline import run_stack
 
 pytestmark = pytest.mark.e2e
 

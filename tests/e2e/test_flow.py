@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from automation import priority
-from components import alb_eval, routing
+from components import routing
+from harness import alb_eval
 
 from .conftest import SERVICE, World, image
 
@@ -21,16 +22,16 @@ def _describe_rules(world: World) -> dict:
     return world.client("elbv2").describe_rules(ListenerArn=world.boot.outputs["HttpListenerArn"])
 
 
-def _routes(world: World) -> tuple[list[alb_eval.Rule], str]:
+def _routes(world: World) -> tuple[list[routing.rules.Rule], str]:
     """The listener's rules and default target as moto stores them."""
     stored = _describe_rules(world)
-    return alb_eval.rules_from_describe_rules(stored), alb_eval.default_target_from_describe_rules(stored)
+    return routing.rules.rules_from_describe_rules(stored), routing.rules.default_target_from_describe_rules(stored)
 
 
 def _reaches(world: World, headers) -> set[str]:
     """Target group of ``headers`` under every ALB reading the evaluator knows."""
     rules, default = _routes(world)
-    return {alb_eval.evaluate(rules, default, headers, s) for s in alb_eval.ALL_SEMANTICS}
+    return {alb_eval.evaluate(rules, default, headers, s) for s in routing.rules.ALL_SEMANTICS}
 
 
 def _service(world: World, lane: str) -> dict:
@@ -163,7 +164,7 @@ def test_lifecycle_destroy_recreate_and_promote_gray(world: World) -> None:
     assert _reaches(world, {"tracestate": "ctx=lane:gray"}) == {default_tg}
 
     # 2. Re-create gray the way the runner does: read the live rules, plan, pin if needed.
-    plan = priority.plan(routing.allocate_priorities, SERVICE, "gray", 1, _live_rules(world), None)
+    plan = priority.plan(routing.priorities.allocate_priorities, SERVICE, "gray", 1, _live_rules(world), None)
     config = {"imageUri": image(world.boot, "sha-gray002")}
     if plan.pin is not None:
         config["priority"] = plan.pin

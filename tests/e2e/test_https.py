@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from components import alb_eval, naming
+from components import naming, routing
 from emulator import EmulationError, Emulator
+from harness import alb_eval
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +66,7 @@ def test_prod_lanes_attach_to_the_https_listener_and_http_redirects(aws: Emulato
     assert {"Key": "deletion_protection.enabled", "Value": "true"} in attributes
 
     stored = elbv2.describe_rules(ListenerArn=https["ListenerArn"])
-    rules = alb_eval.rules_from_describe_rules(stored)
-    default = alb_eval.default_target_from_describe_rules(stored)
+    rules = routing.rules.rules_from_describe_rules(stored)
+    default = routing.rules.default_target_from_describe_rules(stored)
     assert alb_eval.evaluate(rules, default, {"tracestate": "dd=s:1,ctx=lane:gray"}) == gray.outputs["TargetGroupArn"]
     assert alb_eval.evaluate(rules, default, {"tracestate": "ctx=lane:grey"}) == boot.outputs["DefaultTargetGroupArn"]

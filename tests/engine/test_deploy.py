@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from components import alb_eval
+from components import routing
+from harness import alb_eval
 
 from .conftest import Sandbox
 
@@ -37,14 +38,14 @@ def deploy_lane(sb: Sandbox, lane: str, boot: dict[str, Any], tag: str) -> dict[
     return sb.outputs(stack)
 
 
-def routes(sb: Sandbox, listener_arn: str) -> tuple[list[alb_eval.Rule], str]:
+def routes(sb: Sandbox, listener_arn: str) -> tuple[list[routing.rules.Rule], str]:
     stored = sb.client("elbv2").describe_rules(ListenerArn=listener_arn)
-    return alb_eval.rules_from_describe_rules(stored), alb_eval.default_target_from_describe_rules(stored)
+    return routing.rules.rules_from_describe_rules(stored), routing.rules.default_target_from_describe_rules(stored)
 
 
 def reaches(sb: Sandbox, listener_arn: str, headers: dict[str, str]) -> set[str]:
     rules, default = routes(sb, listener_arn)
-    return {alb_eval.evaluate(rules, default, headers, s) for s in alb_eval.ALL_SEMANTICS}
+    return {alb_eval.evaluate(rules, default, headers, s) for s in routing.rules.ALL_SEMANTICS}
 
 
 def inventory(sb: Sandbox) -> set[str]:

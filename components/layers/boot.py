@@ -26,12 +26,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import alarms, iam, naming, params
-from .buckets import Expiry, private_bucket
-from .errors import MultilaneError
-from .params import BootParams, ServiceParams, WrapNetwork
-from .stackconfig import StackConfig
-from .stackname import Target
+from components import alarms, iam, naming, params
+from components.buckets import Expiry, private_bucket
+from components.errors import MultilaneError
+from components.params import BootParams, ServiceParams, WrapNetwork
+from components.stackconfig import StackConfig
+from components.stackname import Target
 
 LAYER = "boot"
 TARGET_TYPE = "ip"  # Fargate tasks in awsvpc mode register by IP
@@ -173,7 +173,9 @@ class AccessLogBucket(pulumi.ComponentResource):
             name,
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, account).apply(
-                lambda a: json.dumps(iam.alb_access_log_bucket_policy(a[0], prefix, account=a[1], region=region))
+                lambda a: json.dumps(
+                    iam.buckets.alb_access_log_bucket_policy(a[0], prefix, account=a[1], region=region)
+                )
             ),
             opts=child,
         )

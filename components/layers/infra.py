@@ -19,10 +19,10 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import naming, params
-from .params import CreateNetwork, InfraParams
-from .stackconfig import StackConfig
-from .stackname import Target
+from components import naming, params
+from components.params import CreateNetwork, InfraParams
+from components.stackconfig import StackConfig
+from components.stackname import Target
 
 LAYER = "infra"
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from pulumi.automation.events import EngineEvent
 
-from automation.offline import placeholder_outputs
 from automation.workspace import (
     HistoryEntry,
     OnEvent,
@@ -32,6 +31,7 @@ from automation.workspace import (
 )
 from components import naming, params, routing
 from components.stackname import resolve
+from harness.offline import placeholder_outputs
 
 ACCOUNT = "123456789012"
 REGION = "ap-southeast-2"
@@ -57,7 +57,9 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
         default = t.lane == naming.DEFAULT_LANE
         pinned = int(config.get("multilane:priority") or 0) or None
         # The same priority the lane program would register.
-        prio = 0 if default else routing.allocate_priorities(t.service, t.lane, 1, taken={}, pinned=pinned)[0]
+        prio = (
+            0 if default else routing.priorities.allocate_priorities(t.service, t.lane, 1, taken={}, pinned=pinned)[0]
+        )
         return {
             "Lane": t.lane,
             "ServiceName": naming.ecs_service_name(t.service, t.lane),
@@ -77,6 +79,7 @@ class FakeStack:
     outputs: dict[str, Any] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)  # newest first
     last_update: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -155,6 +158,19 @@ class FakeBackend:
             if stack not in self.stacks:
                 raise StackMissingError(stack)
             return list(self.stacks[stack].history)
+
+    def tags(self, stack: str) -> dict[str, str]:
+        with self._lock:
+            if stack not in self.stacks:
+                raise StackMissingError(stack)
+            return dict(self.stacks[stack].tags)
+
+    def set_tags(self, stack: str, tags: Mapping[str, str]) -> None:
+        # Not logged in ``calls``: tags are metadata, not an operation.
+        with self._lock:
+            if stack not in self.stacks:
+                raise StackMissingError(stack)
+            self.stacks[stack].tags.update(tags)
 
     def _events(self, op: str, stack: str) -> list[EngineEvent]:
         if callable(self.events):

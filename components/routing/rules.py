@@ -1,13 +1,13 @@
-"""An ALB listener evaluator: which target group does a request reach?
+"""What an ALB listener rule is, when its conditions hold, and reading rules back.
 
-Applies Application Load Balancer rule semantics to a neutral rule shape, so
-the rules the program registers (offline harness) and the rules a listener
-reports (boto3 ``describe_rules``, e.g. against moto) can be replayed against
-request headers.
+A neutral rule shape (:class:`Rule`) that the program's conditions
+(:func:`rules_from_conditions`), a listener's ``describe_rules`` response
+(:func:`rules_from_describe_rules`) and the policy pack all share, with ALB's
+documented matching (:func:`condition_holds`) and limits
+(:func:`validate_rules`). Which target a whole request reaches is the
+harness's evaluator (``harness/alb_eval.py``).
 
-Documented ALB behaviour it models:
-- rules are evaluated in ascending priority; the first whose conditions all
-  hold wins; with none, the listener's default action applies;
+Documented ALB behaviour modelled here:
 - conditions of a rule are ANDed; the strings of one condition are ORed;
 - ``values``: the whole header value must match, case-insensitively, with
   ``*`` (zero or more characters) and ``?`` (exactly one);
@@ -25,21 +25,18 @@ that routing is the same under every reading (:data:`ALL_SEMANTICS`):
   (RFC 9110 parsers do) before matching.
 
 :func:`validate_rules` rejects what ALB would reject (limits, regex
-features); :func:`evaluate` calls it first, so a rule set that passes here
-cannot rely on something AWS refuses.
+features), so a rule set that passes here cannot rely on something AWS refuses.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
-import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import routing, weighted
+from . import carriers, limits, weighted
 
 LISTENER_RULE_TYPES = frozenset({"aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"})
 
@@ -114,8 +111,8 @@ def validate_rules(rules: Sequence[Rule]) -> None:
     seen: dict[tuple[str, int], Rule] = {}
     for rule in rules:
         where = f"rule at priority {rule.priority}"
-        if not routing.PRIORITY_MIN <= rule.priority <= routing.PRIORITY_MAX:
-            raise RuleError(f"{where}: priority outside {routing.PRIORITY_MIN}..{routing.PRIORITY_MAX}")
+        if not limits.PRIORITY_MIN <= rule.priority <= limits.PRIORITY_MAX:
+            raise RuleError(f"{where}: priority outside {limits.PRIORITY_MIN}..{limits.PRIORITY_MAX}")
         key = (rule.listener, rule.priority)
         if key in seen:
             raise RuleError(f"{where}: two rules share the priority on one listener (PriorityInUse)")
@@ -126,16 +123,16 @@ def validate_rules(rules: Sequence[Rule]) -> None:
         evaluations = len(rule.paths)
         wildcards = sum(p.count("*") + p.count("?") for p in rule.paths)
         for cond in rule.conditions:
-            if len(cond.header) > routing.ALB_MAX_HEADER_NAME_LEN or not cond.header:
+            if len(cond.header) > limits.ALB_MAX_HEADER_NAME_LEN or not cond.header:
                 raise RuleError(f"{where}: header name {cond.header!r} is empty or over 40 characters")
             if bool(cond.values) == bool(cond.regex_values):
                 raise RuleError(f"{where}: a condition needs values or regex_values, not both or neither")
             strings = cond.values or cond.regex_values
-            if len(strings) > routing.ALB_MAX_VALUES_PER_CONDITION:
+            if len(strings) > limits.ALB_MAX_VALUES_PER_CONDITION:
                 raise RuleError(f"{where}: {len(strings)} strings in one condition (limit 3)")
             evaluations += len(strings)
             for s in strings:
-                if len(s) > routing.ALB_MAX_VALUE_LEN:
+                if len(s) > limits.ALB_MAX_VALUE_LEN:
                     raise RuleError(f"{where}: {len(s)}-character string (limit 128)")
                 if any(ord(ch) < 0x20 or ord(ch) > 0x7E for ch in s):
                     raise RuleError(f"{where}: {s!r} holds a control or non-ASCII character")
@@ -145,9 +142,9 @@ def validate_rules(rules: Sequence[Rule]) -> None:
                     raise RuleError(f"{where}: regex {rx!r} uses a feature ALB does not support")
                 re.compile(rx)
         evaluations += len(rule.source_cidrs)
-        if evaluations > routing.ALB_MAX_MATCH_EVALUATIONS_PER_RULE:
+        if evaluations > limits.ALB_MAX_MATCH_EVALUATIONS_PER_RULE:
             raise RuleError(f"{where}: {evaluations} match evaluations (limit 5 per rule)")
-        if wildcards > routing.ALB_MAX_WILDCARDS_PER_RULE:
+        if wildcards > limits.ALB_MAX_WILDCARDS_PER_RULE:
             raise RuleError(f"{where}: {wildcards} wildcards (limit 5 per rule)")
 
 
@@ -173,6 +170,17 @@ def _validate_forward(rule: Rule, where: str) -> None:
 
 
 # --- matching --------------------------------------------------------------------
+
+
+def path_holds(rule: Rule, path: str) -> bool:
+    """A path-pattern condition: case-sensitive ``*``/``?`` against the whole path."""
+    if not rule.paths:
+        return True
+    for pattern in rule.paths:
+        rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+        if re.fullmatch(rx, path, re.DOTALL):
+            return True
+    return False
 
 
 def wildcard_matches(pattern: str, value: str) -> bool:
@@ -212,126 +220,18 @@ def condition_holds(cond: HeaderCondition, headers: Headers, semantics: Semantic
     return False
 
 
-def source_holds(rule: Rule, source_ip: str | None) -> bool:
-    """A rule's source-ip condition; ``None`` (source not given) is any
-    source the rule allows, so header-only questions stay as they were."""
-    if not rule.source_cidrs or source_ip is None:
-        return True
-    address = ipaddress.ip_address(source_ip)
-    return any(address in ipaddress.ip_network(c) for c in rule.source_cidrs)
-
-
-def path_holds(rule: Rule, path: str) -> bool:
-    """A path-pattern condition: case-sensitive ``*``/``?`` against the whole path."""
-    if not rule.paths:
-        return True
-    for pattern in rule.paths:
-        rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-        if re.fullmatch(rx, path, re.DOTALL):
-            return True
-    return False
-
-
-def matching_rule(
-    rules: Sequence[Rule],
-    headers: Headers,
-    semantics: Semantics = Semantics(),
-    source_ip: str | None = None,
-    path: str = "/",
-) -> Rule | None:
-    """The rule that wins (lowest priority whose conditions all hold), if any."""
-    validate_rules(rules)
-    for rule in sorted(rules, key=lambda r: r.priority):
-        if (
-            all(condition_holds(c, headers, semantics) for c in rule.conditions)
-            and source_holds(rule, source_ip)
-            and path_holds(rule, path)
-        ):
-            return rule
-    return None
-
-
-def evaluate(
-    rules: Sequence[Rule],
-    default_target: str,
-    headers: Headers,
-    semantics: Semantics = Semantics(),
-    source_ip: str | None = None,
-) -> str:
-    """The target group a request with ``headers`` (from ``source_ip``) reaches.
-
-    A weighted rule picks by chance: use :func:`route` with a :class:`Client`."""
-    rule = matching_rule(rules, headers, semantics, source_ip)
-    if rule is not None and rule.forward:
-        raise RuleError(
-            f"rule at priority {rule.priority} forwards weighted; route it with alb_eval.route and a Client"
-        )
-    return rule.target if rule else default_target
-
-
-@dataclass
-class Client:
-    """One user agent: it keeps the cookie ALB sets for target-group stickiness
-    (``AWSALBTG``) and sends it back, so within the duration a sticky weighted
-    rule sends it to the target group it got the first time."""
-
-    rng: random.Random
-    # (listener, priority) of the rule -> (target group, expiry time)
-    cookies: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)
-
-
-def pick_weighted(forward: Sequence[tuple[str, int]], rng: random.Random) -> str:
-    """ALB's weighted choice: each target group with probability weight / sum."""
-    total = sum(w for _, w in forward)
-    point = rng.random() * total
-    for arn, weight in forward:
-        if point < weight:
-            return arn
-        point -= weight
-    return next(arn for arn, w in reversed(forward) if w)
-
-
-def route(
-    rules: Sequence[Rule],
-    default_target: str,
-    headers: Headers,
-    client: Client,
-    *,
-    now: float = 0.0,
-    semantics: Semantics = Semantics(),
-    source_ip: str | None = None,
-    path: str = "/",
-) -> str:
-    """Like :func:`evaluate`, with weighted forwards: the client's stickiness
-    cookie wins while it is valid and names a group of the rule; otherwise a
-    weighted pick, remembered when the rule is sticky."""
-    rule = matching_rule(rules, headers, semantics, source_ip, path)
-    if rule is None:
-        return default_target
-    if not rule.forward:
-        return rule.target
-    key = (rule.listener, rule.priority)
-    kept = client.cookies.get(key)
-    if rule.stickiness_seconds and kept and kept[1] > now and kept[0] in {arn for arn, _ in rule.forward}:
-        return kept[0]
-    chosen = pick_weighted(rule.forward, client.rng)
-    if rule.stickiness_seconds:
-        client.cookies[key] = (chosen, now + rule.stickiness_seconds)
-    return chosen
-
-
 # --- adapters ---------------------------------------------------------------------
 
 
-def _forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str) -> str:
+def forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str) -> str:
     """The target group of the single forward action (weighted forwards to one group too)."""
-    target, forward, _ = _forward(actions, type_key=type_key, arn_key=arn_key, fwd_key=fwd_key)
-    if forward:
-        raise RuleError(f"forward action to {len(forward)} target groups: {list(actions)!r}")
+    target, groups, _ = forward(actions, type_key=type_key, arn_key=arn_key, fwd_key=fwd_key)
+    if groups:
+        raise RuleError(f"forward action to {len(groups)} target groups: {list(actions)!r}")
     return target
 
 
-def _forward(
+def forward(
     actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str
 ) -> tuple[str, tuple[tuple[str, int], ...], int]:
     """(single target, weighted groups, stickiness seconds) of the single forward action.
@@ -352,56 +252,6 @@ def _forward(
         raise RuleError(f"forward action without target groups: {action!r}")
     enabled, duration = weighted.stickiness(action)
     return groups[0][0], tuple(groups), duration if enabled else 0
-
-
-def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
-    """Rules from the offline harness (``automation.offline.Recording`` or its
-    registrations): ``aws:lb/listenerRule:ListenerRule`` inputs, camelCase."""
-    regs = getattr(recording_or_registrations, "registrations", recording_or_registrations)
-    out: list[Rule] = []
-    for reg in regs:
-        if reg.type not in LISTENER_RULE_TYPES:
-            continue
-        inputs = reg.inputs
-        conditions = []
-        sources: tuple[str, ...] = ()
-        paths: tuple[str, ...] = ()
-        for cond in inputs.get("conditions") or []:
-            unsupported = set(cond) - {"httpHeader", "sourceIp", "pathPattern"}
-            if unsupported:
-                raise RuleError(f"{reg.name}: condition {sorted(unsupported)} is not modelled")
-            if "sourceIp" in cond:
-                sources += tuple(cond["sourceIp"]["values"])
-                continue
-            if "pathPattern" in cond:
-                paths += tuple(cond["pathPattern"]["values"])
-                continue
-            hh = cond["httpHeader"]
-            conditions.append(
-                HeaderCondition(
-                    header=hh["httpHeaderName"],
-                    values=tuple(hh.get("values") or ()),
-                    regex_values=tuple(hh.get("regexValues") or ()),
-                )
-            )
-        if "priority" not in inputs:
-            raise RuleError(f"{reg.name}: no priority (ALB would pick the next free one; multilane always sets it)")
-        target, forward, sticky = _forward(
-            inputs.get("actions") or [], type_key="type", arn_key="targetGroupArn", fwd_key="forward"
-        )
-        out.append(
-            Rule(
-                int(inputs["priority"]),
-                tuple(conditions),
-                target,
-                str(inputs.get("listenerArn", "")),
-                sources,
-                paths,
-                forward,
-                sticky,
-            )
-        )
-    return out
 
 
 def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -> list[Rule]:
@@ -431,10 +281,10 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
                     regex_values=tuple(hh.get("RegexValues") or ()),
                 )
             )
-        target, forward, sticky = _forward(
+        target, groups, sticky = forward(
             raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
         )
-        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources, paths, forward, sticky))
+        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources, paths, groups, sticky))
     return out
 
 
@@ -442,7 +292,7 @@ def default_target_from_describe_rules(response: Mapping[str, Any]) -> str:
     """The forward target of the listener's default rule."""
     for raw in response.get("Rules", []):
         if raw.get("IsDefault") or raw.get("Priority") == "default":
-            return _forward_target(
+            return forward_target(
                 raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
             )
     raise RuleError("describe_rules response has no default rule")
@@ -450,14 +300,14 @@ def default_target_from_describe_rules(response: Mapping[str, Any]) -> str:
 
 def lane_of_rule(rule: Rule) -> str:
     """The lane a multilane rule routes to, or "" for a rule no lane owns."""
-    lanes = {routing.lane_of_pattern(c.header, rx) for c in rule.conditions for rx in c.regex_values} | (
+    lanes = {carriers.lane_of_pattern(c.header, rx) for c in rule.conditions for rx in c.regex_values} | (
         {None} if any(c.values for c in rule.conditions) else set()
     )
     return lanes.pop() if len(lanes) == 1 and None not in lanes else ""
 
 
 def taken_from_rules(rules: Sequence[Rule]) -> dict[int, str]:
-    """``taken`` for :func:`components.routing.allocate_priorities`: priority -> owning lane."""
+    """``taken`` for :func:`components.routing.priorities.allocate_priorities`: priority -> owning lane."""
     return {rule.priority: lane_of_rule(rule) for rule in rules}
 
 
@@ -467,7 +317,7 @@ def rules_from_conditions(
     target: str,
     listener: str = "",
 ) -> list[Rule]:
-    """Rules from :func:`components.routing.lane_rule_conditions` output
+    """Rules from :func:`components.carriers.lane_rule_conditions` output
     (pulumi-aws Python input shape, snake_case), one per priority."""
     if len(conditions_per_rule) != len(priorities):
         raise RuleError(f"{len(conditions_per_rule)} rules but {len(priorities)} priorities")

@@ -1,8 +1,22 @@
-"""IAM policy documents, as plain dicts (pure: testable without Pulumi).
+"""The deploy and build roles the pipelines layer creates, per env and service.
 
-Each layer keeps its documents in its own section. Resources are always
-scoped to what the layer owns; the only ``"*"`` is an action AWS does not let
-anyone scope (``ecr:GetAuthorizationToken``).
+  infra  deploy role    writes only infra-{env} state, network/cluster/namespace
+  boot   deploy role    writes only boot-*-{env} state, ALB/listener/TG/SG/logs/ECR/Cloud Map
+  app    deploy role    ONE PER SERVICE: writes only {service}-{env}-* state and
+                        that service's lane resources (ECS service + task
+                        definitions, lane target groups, rules on its own
+                        listener, its alarms, its lane roles)
+  app    build role     ONE PER SERVICE: pushes to its own ECR repository and
+                        writes pipeline artifacts; no state, no deploy rights
+Per-service app roles are what makes "its own lanes" expressible: a single
+app role shared by every service's pipeline could only be scoped to "some
+service's lanes". The build role is separate from the deploy role because the
+build runs the app repository's Dockerfile in privileged docker: code from the
+app repo must never hold rights to change infrastructure or state.
+
+Every role also gets explicit Deny statements at its layer boundary (the
+article's `Deny boot-*, infra-environment-*`), so a later, broader Allow
+(a managed policy someone attaches by hand) cannot cross the boundary.
 """
 
 from __future__ import annotations
@@ -11,270 +25,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import naming, regions
+from components import naming
 
-Document = dict[str, Any]
-VERSION = "2012-10-17"
-
-# --- pipeline roles --------------------------------------------------------------
-# (components/pipelines.py attaches them; the rationale is below.)
-
-Policy = dict[str, Any]
-Statement = dict[str, Any]
-
-
-def document(statements: Iterable[Statement]) -> Policy:
-    return {"Version": VERSION, "Statement": list(statements)}
-
-
-def trust(service: str, *, account: str | None = None, source_arns: Sequence[str] = ()) -> Policy:
-    """Trust policy letting one AWS service principal assume the role.
-
-    With ``account`` and ``source_arns`` (what the pipelines layer always
-    passes) the service may assume the role only on behalf of those resources
-    of this account: aws:SourceAccount and aws:SourceArn close the confused
-    deputy (another account's CodeBuild project naming our role).
-    """
-    stmt: Statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    condition: dict[str, Any] = {}
-    if account:
-        condition["StringEquals"] = {"aws:SourceAccount": account}
-    if source_arns:
-        condition["ArnLike"] = {"aws:SourceArn": sorted(source_arns)}
-    if condition:
-        stmt["Condition"] = condition
-    return document([stmt])
-
-
-def _stmt(sid: str, effect: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> Statement:
-    out: Statement = {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)), "Resource": list(resources)}
-    out.update(extra)
-    return out
-
-
-#
-# One CodePipeline role per env, and CodeBuild roles per layer:
-#   infra  deploy role    writes only infra-{env} state, network/cluster/namespace
-#   boot   deploy role    writes only boot-*-{env} state, ALB/listener/TG/SG/logs/ECR/Cloud Map
-#   app    deploy role    ONE PER SERVICE: writes only {service}-{env}-* state and
-#                         that service's lane resources (ECS service + task
-#                         definitions, lane target groups, rules on its own
-#                         listener, its alarms, its lane roles)
-#   app    build role     ONE PER SERVICE: pushes to its own ECR repository and
-#                         writes pipeline artifacts; no state, no deploy rights
-# Per-service app roles are what makes "its own lanes" expressible: a single
-# app role shared by every service's pipeline could only be scoped to "some
-# service's lanes". The build role is separate from the deploy role because the
-# build runs the app repository's Dockerfile in privileged docker: code from the
-# app repo must never hold rights to change infrastructure or state.
-#
-# Every role also gets explicit Deny statements at its layer boundary (the
-# article's `Deny boot-*, infra-environment-*`), so a later, broader Allow
-# (a managed policy someone attaches by hand) cannot cross the boundary.
-
-# State actions that change an object; reads stay allowed where needed (the
-# lane program's StackReferences read boot and infra state).
-STATE_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
-STATE_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
-
-# IAM actions that change identities or hand them out.
-IAM_WRITE_ACTIONS = (
-    "iam:Add*",
-    "iam:Attach*",
-    "iam:Create*",
-    "iam:Delete*",
-    "iam:Detach*",
-    "iam:PassRole",
-    "iam:Put*",
-    "iam:Remove*",
-    "iam:Set*",
-    "iam:Tag*",
-    "iam:Untag*",
-    "iam:Update*",
-    "iam:Upload*",
+from .actions import (
+    ALARM_WRITE_ACTIONS,
+    BOUNDARY_GUARDED_ACTIONS,
+    BOUNDARY_POLICY_WRITE_ACTIONS,
+    EC2_ALL_WRITES,
+    EC2_DESCRIBE_ACTIONS,
+    ECS_CLUSTER_WRITE_ACTIONS,
+    ECS_LANE_WRITE_ACTIONS,
+    ECS_TASK_EXECUTION_POLICY,
+    FOREIGN_LAYER_TAGS,
+    IAM_WRITE_ACTIONS,
+    LB_WRITE_ACTIONS,
+    PROD_LISTENER_ACTIONS,
+    RULE_WRITE_ACTIONS,
+    SECURITY_GROUP_RULE_ACTIONS,
+    SECURITY_GROUP_WRITE_ACTIONS,
+    SERVICEDISCOVERY_TAG_ACTIONS,
+    STATE_READ_ACTIONS,
+    STATE_WRITE_ACTIONS,
+    TARGET_GROUP_WRITE_ACTIONS,
+    VPC_CREATE_ACTIONS,
+    VPC_WRITE_ACTIONS,
 )
-
-# The shared network: the infra layer's, nobody else's.
-VPC_WRITE_ACTIONS = (
-    "ec2:AllocateAddress",
-    "ec2:AssociateRouteTable",
-    "ec2:AttachInternetGateway",
-    "ec2:CreateInternetGateway",
-    "ec2:CreateNatGateway",
-    "ec2:CreateRoute",
-    "ec2:CreateRouteTable",
-    "ec2:CreateSubnet",
-    "ec2:CreateVpc",
-    "ec2:CreateVpcEndpoint",
-    "ec2:DeleteInternetGateway",
-    "ec2:DeleteNatGateway",
-    "ec2:DeleteRoute",
-    "ec2:DeleteRouteTable",
-    "ec2:DeleteSubnet",
-    "ec2:DeleteVpc",
-    "ec2:DeleteVpcEndpoints",
-    "ec2:DetachInternetGateway",
-    "ec2:DisassociateRouteTable",
-    "ec2:ModifySubnetAttribute",
-    "ec2:ModifyVpcAttribute",
-    "ec2:ReleaseAddress",
-    "ec2:ReplaceRoute",
-    "ec2:ReplaceRouteTableAssociation",
-)
-
-# The creates among them: the request must tag the new resource with the env.
-VPC_CREATE_ACTIONS = tuple(a for a in VPC_WRITE_ACTIONS if a.split(":")[1].startswith(("Create", "Allocate")))
-
-# Lanes own no EC2 resource at all: every EC2 change is someone else's.
-EC2_ALL_WRITES = (
-    "ec2:Allocate*",
-    "ec2:Associate*",
-    "ec2:Attach*",
-    "ec2:Authorize*",
-    "ec2:Create*",
-    "ec2:Delete*",
-    "ec2:Detach*",
-    "ec2:Disassociate*",
-    "ec2:Modify*",
-    "ec2:Release*",
-    "ec2:Replace*",
-    "ec2:Revoke*",
-)
-
-# Security groups belong to boot (ALB and service groups).
-SECURITY_GROUP_WRITE_ACTIONS = (
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateSecurityGroup",
-    "ec2:DeleteSecurityGroup",
-    "ec2:ModifySecurityGroupRules",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-)
-
-# What changes the rules of an existing group (not the group itself).
-SECURITY_GROUP_RULE_ACTIONS = tuple(
-    a for a in SECURITY_GROUP_WRITE_ACTIONS if a not in ("ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup")
-)
-
-# Load balancers and listeners belong to boot.
-LB_WRITE_ACTIONS = (
-    "elasticloadbalancing:AddListenerCertificates",
-    "elasticloadbalancing:CreateListener",
-    "elasticloadbalancing:CreateLoadBalancer",
-    "elasticloadbalancing:DeleteListener",
-    "elasticloadbalancing:DeleteLoadBalancer",
-    "elasticloadbalancing:ModifyListener",
-    "elasticloadbalancing:ModifyListenerAttributes",
-    "elasticloadbalancing:ModifyLoadBalancerAttributes",
-    "elasticloadbalancing:RemoveListenerCertificates",
-    "elasticloadbalancing:SetIpAddressType",
-    "elasticloadbalancing:SetSecurityGroups",
-    "elasticloadbalancing:SetSubnets",
-)
-
-# Listener rules belong to lanes.
-RULE_WRITE_ACTIONS = (
-    "elasticloadbalancing:CreateRule",
-    "elasticloadbalancing:DeleteRule",
-    "elasticloadbalancing:ModifyRule",
-    "elasticloadbalancing:SetRulePriorities",
-)
-
-TARGET_GROUP_WRITE_ACTIONS = (
-    "elasticloadbalancing:CreateTargetGroup",
-    "elasticloadbalancing:DeleteTargetGroup",
-    "elasticloadbalancing:ModifyTargetGroup",
-    "elasticloadbalancing:ModifyTargetGroupAttributes",
-)
-
-# ECS services and task definitions belong to lanes; clusters to infra.
-ECS_LANE_WRITE_ACTIONS = (
-    "ecs:CreateService",
-    "ecs:DeleteService",
-    "ecs:DeregisterTaskDefinition",
-    "ecs:RegisterTaskDefinition",
-    "ecs:UpdateService",
-)
-ECS_CLUSTER_WRITE_ACTIONS = (
-    "ecs:CreateCluster",
-    "ecs:DeleteCluster",
-    "ecs:PutClusterCapacityProviders",
-    "ecs:UpdateCluster",
-    "ecs:UpdateClusterSettings",
-)
-
-# Read-only EC2 lookups the provider makes; none has a resource type.
-EC2_DESCRIBE_ACTIONS = (
-    "ec2:DescribeAccountAttributes",
-    "ec2:DescribeAddresses",
-    "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeInternetGateways",
-    "ec2:DescribeNatGateways",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribePrefixLists",
-    "ec2:DescribeRouteTables",
-    "ec2:DescribeSecurityGroupRules",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeTags",
-    "ec2:DescribeVpcEndpoints",
-    "ec2:DescribeVpcs",
-)
-
-# Cloud Map's tagging actions take "*" only.
-SERVICEDISCOVERY_TAG_ACTIONS = (
-    "servicediscovery:ListTagsForResource",
-    "servicediscovery:TagResource",
-    "servicediscovery:UntagResource",
-)
-
-DISCOVERY_WRITE_ACTIONS = (
-    "servicediscovery:CreateService",
-    "servicediscovery:DeleteService",
-    "servicediscovery:UpdateService",
-)
-
-# Listener and certificate changes (the boot role may not make them in prod).
-PROD_LISTENER_ACTIONS = (
-    "elasticloadbalancing:AddListenerCertificates",
-    "elasticloadbalancing:DeleteListener",
-    "elasticloadbalancing:ModifyListener",
-    "elasticloadbalancing:ModifyListenerAttributes",
-    "elasticloadbalancing:RemoveListenerCertificates",
-)
-
-ALARM_WRITE_ACTIONS = (
-    "cloudwatch:DeleteAlarms",
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:TagResource",
-    "cloudwatch:UntagResource",
-)
-
-# Resources these tags mark are another layer's; the deny below protects them
-# where name prefixes cannot (a lane's target group name shares its head with
-# the boot stack's default target group).
-FOREIGN_LAYER_TAGS = {
-    "infra": ["boot", "lane", "pipelines"],
-    "boot": ["infra", "lane", "pipelines"],
-    "app": ["infra", "boot", "pipelines"],
-}
-
-# What a lane role may be created or given permissions with only while it
-# carries the service's boundary (iam:PermissionsBoundary condition key).
-BOUNDARY_GUARDED_ACTIONS = ("iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy")
-BOUNDARY_POLICY_WRITE_ACTIONS = (
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicy",
-    "iam:DeletePolicyVersion",
-    "iam:SetDefaultPolicyVersion",
-    "iam:TagPolicy",
-    "iam:UntagPolicy",
-)
-
-ECS_TASK_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+from .documents import Document, Policy, Statement, document, statement
+from .lane_roles import lane_execution_policy
 
 
 @dataclass(frozen=True)
@@ -317,8 +94,10 @@ class Scope:
     def pipeline_names(self) -> list[str]:
         return [
             naming.infra_pipeline_name(self.env),
-            naming.boot_pipeline_name(self.env),
+            *(naming.boot_pipeline_name(s, self.env) for s in self.services),
             *(naming.app_pipeline_name(s, self.env) for s in self.services),
+            *(naming.review_pipeline_name(s, self.env) for s in self.services),
+            naming.reaper_pipeline_name(self.env),
         ]
 
     def lane_boundary(self, service: str) -> str:
@@ -346,9 +125,24 @@ def env_tagging_request(env: str) -> dict[str, Any]:
     }
 
 
-def _tag_on_create(env: str, create_key: str, creates: Sequence[str]) -> dict[str, Any]:
-    """Condition: tagging only inside one of ``creates`` and only for this env."""
+def service_tagged(env: str, service: str) -> dict[str, Any]:
+    """Condition: the existing resource carries this env's and this service's tags."""
+    return {
+        "StringEquals": {f"aws:ResourceTag/{naming.ENV_TAG}": env, f"aws:ResourceTag/{naming.SERVICE_TAG}": service}
+    }
+
+
+def service_tagging_request(env: str, service: str) -> dict[str, Any]:
+    """Condition: the create request tags the new resource with this env and service."""
     cond = env_tagging_request(env)
+    cond["StringEquals"] = {**cond["StringEquals"], f"aws:RequestTag/{naming.SERVICE_TAG}": service}
+    return cond
+
+
+def _tag_on_create(env: str, create_key: str, creates: Sequence[str], service: str | None = None) -> dict[str, Any]:
+    """Condition: tagging only inside one of ``creates`` and only for this env
+    (and, with ``service``, only for that service)."""
+    cond = env_tagging_request(env) if service is None else service_tagging_request(env, service)
     cond["StringEquals"] = {**cond["StringEquals"], create_key: [a.split(":")[1] for a in creates]}
     return cond
 
@@ -362,7 +156,7 @@ def _deny_other_envs(env: str, actions: Sequence[str]) -> list[Statement]:
     out = []
     for sid, key in (("DenyOtherEnvsTaggedResources", "ResourceTag"), ("DenyTaggingForOtherEnvs", "RequestTag")):
         out.append(
-            _stmt(
+            statement(
                 sid,
                 "Deny",
                 actions,
@@ -378,7 +172,7 @@ def _deny_other_envs(env: str, actions: Sequence[str]) -> list[Statement]:
 
 def _log_statement(scope: Scope, project: str) -> Statement:
     group = naming.codebuild_log_group_name(project)
-    return _stmt(
+    return statement(
         "WriteOwnBuildLogs",
         "Allow",
         ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -388,7 +182,7 @@ def _log_statement(scope: Scope, project: str) -> Statement:
 
 def _artifact_read(scope: Scope, pipeline: str) -> Statement:
     """Read the artifacts of the one pipeline the role serves."""
-    return _stmt(
+    return statement(
         "ReadOwnPipelineArtifacts",
         "Allow",
         ["s3:GetObject", "s3:GetObjectVersion"],
@@ -408,18 +202,18 @@ def _state_access(scope: Scope, own: str, reads: Sequence[str], exclude: Sequenc
         # A StackReference reads only the checkpoint of the stack it names.
         read_resources.append(scope.state(glob)[0])
     out = [
-        _stmt(
+        statement(
             "ListStateBucket",
             "Allow",
             ["s3:ListBucket", "s3:GetBucketLocation"],
             [scope.s3(scope.state_bucket)],
         ),
-        _stmt("ReadState", "Allow", STATE_READ_ACTIONS, read_resources),
-        _stmt("WriteOwnState", "Allow", STATE_WRITE_ACTIONS, scope.state(own)),
+        statement("ReadState", "Allow", STATE_READ_ACTIONS, read_resources),
+        statement("WriteOwnState", "Allow", STATE_WRITE_ACTIONS, scope.state(own)),
     ]
     if exclude:
         out.append(
-            _stmt(
+            statement(
                 "DenyLookAlikeServicesState",
                 "Deny",
                 [*STATE_WRITE_ACTIONS, *STATE_READ_ACTIONS],
@@ -442,14 +236,14 @@ def _kms(scope: Scope) -> Statement:
         # kms:ResourceAliases works for Decrypt too, where kms:RequestAlias
         # would not (a ciphertext names no alias). parliament's bundled
         # database predates this key and reports UNKNOWN_CONDITION_FOR_ACTION.
-        return _stmt(
+        return statement(
             "UseStateKey",
             "Allow",
             actions,
             [scope.arn("kms", "key/*")],
             Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": arn.split(":", 5)[5]}},
         )
-    return _stmt("UseStateKey", "Allow", actions, [arn])
+    return statement("UseStateKey", "Allow", actions, [arn])
 
 
 def _deny_state_outside(scope: Scope, own: str) -> Statement:
@@ -468,11 +262,11 @@ def _deny_layers_state(scope: Scope, layers: Sequence[str]) -> Statement:
     # locks/organization/ alike (IAM's "*" spans "/").
     resources = [scope.s3(scope.state_bucket, f"{naming.STATE_ROOT}/*/{naming.PROJECT}/{layer}-*") for layer in layers]
     resources.append(scope.meta)
-    return _stmt("DenyOtherLayersState", "Deny", STATE_WRITE_ACTIONS, resources)
+    return statement("DenyOtherLayersState", "Deny", STATE_WRITE_ACTIONS, resources)
 
 
 def _deny_foreign_tagged(layer: str, actions: Sequence[str]) -> Statement:
-    return _stmt(
+    return statement(
         "DenyChangingOtherLayersTaggedResources",
         "Deny",
         actions,
@@ -495,7 +289,7 @@ def _service_linked_roles(scope: Scope, services: Sequence[str]) -> tuple[Statem
     ECS; the deploy role may create exactly those, nothing else in IAM."""
     resource = scope.arn("iam", "role/aws-service-role/*", region=False)
     return (
-        _stmt(
+        statement(
             "CreateServiceLinkedRoles",
             "Allow",
             ["iam:CreateServiceLinkedRole"],
@@ -521,32 +315,54 @@ def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
     return document(
         [
             # Only the env's own pipelines' folders, never the whole bucket.
-            _stmt(
+            statement(
                 "ArtifactObjects",
                 "Allow",
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
                 sorted({scope.artifacts(p) for p in scope.pipeline_names()}),
             ),
-            _stmt(
+            statement(
                 "ArtifactBucket",
                 "Allow",
                 ["s3:GetBucketVersioning", "s3:GetBucketLocation", "s3:ListBucket"],
                 [scope.s3(scope.artifact_bucket)],
             ),
-            _stmt(
+            statement(
                 "UseSourceConnection",
                 "Allow",
                 ["codestar-connections:UseConnection", "codeconnections:UseConnection"],
                 connections,
             ),
-            _stmt(
+            statement(
                 "RunOwnBuilds",
                 "Allow",
                 ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"],
                 [scope.arn("codebuild", f"project/{p}") for p in sorted(projects)],
             ),
             # CodePipeline never needs the state bucket: only builds touch it.
-            _stmt(
+            statement(
+                "DenyStateBucket",
+                "Deny",
+                ["s3:*"],
+                [scope.s3(scope.state_bucket), scope.s3(scope.state_bucket, "*")],
+            ),
+        ]
+    )
+
+
+def scheduler_policy(scope: Scope) -> Policy:
+    """EventBridge Scheduler's role for the reaper schedule: start the env's
+    reaper pipeline, nothing else."""
+    return document(
+        [
+            statement(
+                "StartReaperPipeline",
+                "Allow",
+                ["codepipeline:StartPipelineExecution"],
+                [scope.arn("codepipeline", naming.reaper_pipeline_name(scope.env))],
+            ),
+            # Starting the pipeline is all it does: never the state bucket.
+            statement(
                 "DenyStateBucket",
                 "Deny",
                 ["s3:*"],
@@ -571,7 +387,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
             # Every EC2 resource type of the network is in play (vpc, subnet,
             # route-table, internet-gateway, natgateway, elastic-ip,
             # vpc-endpoint): the env tag, not the ARN, scopes them.
-            _stmt(
+            statement(
                 "CreateNetworkTaggedForOwnEnv",
                 "Allow",
                 list(VPC_CREATE_ACTIONS),
@@ -580,22 +396,22 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
             ),
             # Tags only as part of those creates (ec2:CreateAction): an untagged
             # resource of someone else's cannot be claimed by tagging it.
-            _stmt(
+            statement(
                 "TagOnCreateOnly",
                 "Allow",
                 ["ec2:CreateTags"],
                 [scope.arn("ec2", "*")],
                 Condition=_tag_on_create(env, "ec2:CreateAction", VPC_CREATE_ACTIONS),
             ),
-            _stmt(
+            statement(
                 "ManageOwnEnvNetwork",
                 "Allow",
                 [*VPC_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeVpcAttribute"],
                 [scope.arn("ec2", "*")],
                 Condition=env_tagged(env),
             ),
-            _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
-            _stmt(
+            statement("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
+            statement(
                 "ManageCluster",
                 "Allow",
                 [
@@ -607,7 +423,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                 ],
                 [cluster],
             ),
-            _stmt(
+            statement(
                 "ManageOwnEnvNamespace",
                 "Allow",
                 [
@@ -621,14 +437,14 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
             # No resource type exists for these in the service authorization
             # reference (parliament's database): "*" is the only form; the
             # create must tag the namespace with this env.
-            _stmt(
+            statement(
                 "CreateNamespaceTaggedForOwnEnv",
                 "Allow",
                 ["servicediscovery:CreatePrivateDnsNamespace"],
                 ["*"],
                 Condition=env_tagging_request(env),
             ),
-            _stmt(
+            statement(
                 "NamespaceLookups",
                 "Allow",
                 ["servicediscovery:GetOperation", "servicediscovery:ListNamespaces", *SERVICEDISCOVERY_TAG_ACTIONS],
@@ -638,7 +454,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
             # caller's own Route 53 rights. Route 53 supports no tag condition
             # on hosted zones and their ids are random: hostedzone/* is the
             # narrowest form (docs/security.md, "What is left").
-            _stmt(
+            statement(
                 "NamespaceHostedZone",
                 "Allow",
                 [
@@ -648,9 +464,11 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                 ],
                 [f"arn:{scope.partition}:route53:::hostedzone/*"],
             ),
-            _stmt("HostedZoneChanges", "Allow", ["route53:GetChange"], [f"arn:{scope.partition}:route53:::change/*"]),
+            statement(
+                "HostedZoneChanges", "Allow", ["route53:GetChange"], [f"arn:{scope.partition}:route53:::change/*"]
+            ),
             # The env's alarm topic and its subscriptions (params alarmNotifications).
-            _stmt(
+            statement(
                 "ManageAlarmTopic",
                 "Allow",
                 [
@@ -668,13 +486,13 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
             ),
             # Subscriptions have no resource type in the service authorization
             # reference (parliament's database): "*" is the only form.
-            _stmt(
+            statement(
                 "ManageAlarmSubscriptions",
                 "Allow",
                 ["sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"],
                 ["*"],
             ),
-            _stmt(
+            statement(
                 "CreateHostedZone",
                 "Allow",
                 ["route53:CreateHostedZone", "route53:ListHostedZonesByName"],
@@ -683,7 +501,7 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
             slr,
             _deny_state_outside(scope, own),
             _deny_layers_state(scope, ["boot", "pipelines"]),
-            _stmt(
+            statement(
                 "DenyUpperLayerResources",
                 "Deny",
                 [*LB_WRITE_ACTIONS, *RULE_WRITE_ACTIONS, *TARGET_GROUP_WRITE_ACTIONS, *ECS_LANE_WRITE_ACTIONS],
@@ -696,11 +514,14 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
     )
 
 
-def boot_deploy_policy(scope: Scope, project: str) -> Policy:
-    """``boot-{service}-{env}`` for any service of the env (the boot pipeline's
-    SERVICE variable picks it at run time)."""
+def boot_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
+    """``boot-{service}-{env}`` of ONE service: its ALB, listener, default
+    target group, security groups, log group, Cloud Map service, repository
+    and alarms, found by the Env and Service tags or by the names naming.py
+    gives them."""
     env = scope.env
-    own = naming.boot_stack_glob(env)
+    own = naming.boot_stack(service, env)
+    log_group = naming.log_group_name(service, env)
     slr, slr_resource = _service_linked_roles(scope, ["elasticloadbalancing.amazonaws.com"])
     lb_resources = [
         scope.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
@@ -717,44 +538,60 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
     sg_resources = [scope.arn("ec2", "security-group/*"), scope.arn("ec2", "security-group-rule/*")]
     statements = [
         _log_statement(scope, project),
-        _artifact_read(scope, naming.boot_pipeline_name(env)),
+        _artifact_read(scope, naming.boot_pipeline_name(service, env)),
         *_state_access(scope, own, reads=[naming.infra_stack(env)]),
-        # ALB names are hash-fitted and target group ids random: the Env tag
-        # (and the Service tag, below) scope them, not the ARN.
-        _stmt(
-            "CreateLoadBalancingTaggedForOwnEnv",
+        # Creates tagged for this env and service (ALB names are hash-fitted
+        # and ids random: the tags scope them, not the ARN).
+        statement(
+            "CreateOwnServiceResources",
             "Allow",
-            [*creates, "elasticloadbalancing:CreateListener"],
-            lb_resources,
-            Condition=env_tagging_request(env),
+            [
+                *creates,
+                "elasticloadbalancing:CreateListener",
+                "ec2:CreateSecurityGroup",
+                "servicediscovery:CreateService",
+            ],
+            [*lb_resources, scope.arn("ec2", "security-group/*"), scope.arn("servicediscovery", "service/*")],
+            Condition=service_tagging_request(env, service),
         ),
-        _stmt(
+        statement(
             "TagLoadBalancingOnCreateOnly",
             "Allow",
             ["elasticloadbalancing:AddTags"],
             lb_resources,
             Condition=_tag_on_create(
-                env, "elasticloadbalancing:CreateAction", [*creates, "elasticloadbalancing:CreateListener"]
+                env,
+                "elasticloadbalancing:CreateAction",
+                [*creates, "elasticloadbalancing:CreateListener"],
+                service,
             ),
         ),
-        _stmt("ManageOwnEnvLoadBalancing", "Allow", lb_actions, lb_resources, Condition=env_tagged(env)),
-        _stmt("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
-        _stmt(
-            "CreateSecurityGroupsTaggedForOwnEnv",
+        # One statement per condition (the inline policy has 10,240 characters):
+        # what exists and carries this env's and this service's tags.
+        statement(
+            "ManageOwnServiceResources",
             "Allow",
-            ["ec2:CreateSecurityGroup"],
-            [scope.arn("ec2", "security-group/*")],
-            Condition=env_tagging_request(env),
+            [
+                *lb_actions,
+                *SECURITY_GROUP_WRITE_ACTIONS,
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+                "servicediscovery:DeleteService",
+                "servicediscovery:UpdateService",
+            ],
+            [*lb_resources, *sg_resources, scope.arn("servicediscovery", "service/*")],
+            Condition=service_tagged(env, service),
         ),
+        statement("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
         # A group is created inside a VPC: only this env's (infra tags it).
-        _stmt(
+        statement(
             "CreateSecurityGroupsInOwnEnvVpc",
             "Allow",
             ["ec2:CreateSecurityGroup"],
             [scope.arn("ec2", "vpc/*")],
             Condition=env_tagged(env),
         ),
-        _stmt(
+        statement(
             "TagSecurityGroupsOnCreateOnly",
             "Allow",
             ["ec2:CreateTags"],
@@ -767,26 +604,20 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                     "ec2:AuthorizeSecurityGroupEgress",
                     "ec2:AuthorizeSecurityGroupIngress",
                 ],
+                service,
             ),
-        ),
-        _stmt(
-            "ManageOwnEnvSecurityGroups",
-            "Allow",
-            [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
-            sg_resources,
-            Condition=env_tagged(env),
         ),
         # AWS also authorizes a rule change against the rule itself, which a
         # new rule has no tags on yet; the rule is reachable only through its
         # group, which must be this env's (above), so the rule ARN stays open.
-        _stmt(
+        statement(
             "RulesOfOwnEnvSecurityGroups",
             "Allow",
             list(SECURITY_GROUP_RULE_ACTIONS),
             [scope.arn("ec2", "security-group-rule/*")],
         ),
-        _stmt("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
-        _stmt(
+        statement("DescribeNetwork", "Allow", EC2_DESCRIBE_ACTIONS, ["*"]),
+        statement(
             "ManageServiceLogGroups",
             "Allow",
             [
@@ -798,12 +629,12 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [scope.arn("logs", f"log-group:/ecs/{env}/*")],
+            [scope.arn("logs", f"log-group:{log_group}"), scope.arn("logs", f"log-group:{log_group}:*")],
         ),
-        _stmt("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
-        # The ALB access log buckets of this env's services (named
+        statement("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
+        # The service's ALB access log buckets (named
         # {env}-alb-logs-{service}-<random>); their objects are ELB's.
-        _stmt(
+        statement(
             "ManageAlbLogBuckets",
             "Allow",
             [
@@ -824,9 +655,9 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
             ],
-            [scope.s3(naming.alb_access_log_bucket_glob(env))],
+            [scope.s3(naming.alb_access_log_bucket_service_glob(service, env))],
         ),
-        _stmt(
+        statement(
             "ManageRepositories",
             "Allow",
             [
@@ -842,33 +673,36 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "ecr:TagResource",
                 "ecr:UntagResource",
             ],
-            [scope.arn("ecr", f"repository/{naming.ecr_repository_name('*', env)}")],
+            [scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, env)}")],
         ),
-        _stmt(
+        statement(
             "ReadDiscoveryServices",
             "Allow",
             ["servicediscovery:GetNamespace", "servicediscovery:GetService"],
             [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
         ),
-        _stmt(
-            "ManageOwnEnvDiscoveryServices",
+        statement(
+            # CreateService is authorized against the namespace (infra's:
+            # Env-tagged, no Service tag) and the new service (tagged for
+            # this service in the request).
+            "CreateServiceInOwnEnvNamespace",
             "Allow",
-            DISCOVERY_WRITE_ACTIONS,
-            [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
+            ["servicediscovery:CreateService"],
+            [scope.arn("servicediscovery", "namespace/*")],
             Condition=env_tagged(env),
         ),
-        _stmt("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
-        _stmt(
+        statement("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
+        statement(
             "ManageServiceAlarms",
             "Allow",
             [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-            [scope.arn("cloudwatch", f"alarm:*-{env}-*")],
+            [scope.arn("cloudwatch", f"alarm:{service}-{env}-*")],
         ),
-        _stmt("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+        statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
         slr,
         _deny_state_outside(scope, own),
         _deny_layers_state(scope, ["infra", "pipelines"]),
-        _stmt(
+        statement(
             "DenyNetworkAndLaneResources",
             "Deny",
             [*VPC_WRITE_ACTIONS, *RULE_WRITE_ACTIONS, *ECS_LANE_WRITE_ACTIONS, *ECS_CLUSTER_WRITE_ACTIONS],
@@ -887,7 +721,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
         # The access logs are evidence: the role that manages the buckets may
         # never read, rewrite or delete a log object, whatever bucket policy
         # it writes.
-        _stmt(
+        statement(
             "DenyAccessLogObjects",
             "Deny",
             ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
@@ -895,20 +729,31 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
         ),
         _deny_iam(scope, [slr_resource]),
     ]
-    if scope.services:
-        # One boot role serves every service of the env (the pipeline's
-        # SERVICE variable picks one at run time); resources of a service the
-        # env's params do not list are not its to change.
+    # Everything tagged for another service of the env is not this role's,
+    # whatever a broader Allow says; so is tagging a new resource for one.
+    for sid, key in (("DenyOtherServicesResources", "ResourceTag"), ("DenyTaggingForOtherServices", "RequestTag")):
         statements.append(
-            _stmt(
-                "DenyUndeclaredServicesResources",
+            statement(
+                sid,
                 "Deny",
-                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*"],
+                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*", "logs:*", "ecr:*", "cloudwatch:*"],
                 ["*"],
                 Condition={
-                    "StringLike": {f"aws:ResourceTag/{naming.SERVICE_TAG}": "*"},
-                    "StringNotEquals": {f"aws:ResourceTag/{naming.SERVICE_TAG}": list(scope.services)},
+                    "StringLike": {f"aws:{key}/{naming.SERVICE_TAG}": "*"},
+                    "StringNotEquals": {f"aws:{key}/{naming.SERVICE_TAG}": service},
                 },
+            )
+        )
+    # Alarm names share the prefix of a look-alike service ("user" and
+    # "user-dev-tools" -> "user-dev-*"): deny that service's alarms by name.
+    look_alikes = [o for o in scope.services if o != service and f"{o}-{env}-".startswith(f"{service}-{env}-")]
+    if look_alikes:
+        statements.append(
+            statement(
+                "DenyLookAlikeServicesAlarms",
+                "Deny",
+                [*ALARM_WRITE_ACTIONS],
+                [scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alikes],
             )
         )
     if scope.production:
@@ -917,7 +762,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
         # service's first boot) stays allowed; changing them takes a person
         # with a break-glass role, after `pulumi state unprotect`.
         statements.append(
-            _stmt(
+            statement(
                 "DenyProductionListenerChanges",
                 "Deny",
                 PROD_LISTENER_ACTIONS,
@@ -932,10 +777,25 @@ def lane_role_arns(scope: Scope, service: str) -> str:
     return scope.arn("iam", f"role{naming.lane_role_path(service, scope.env)}*", region=False)
 
 
-def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
-    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only."""
+def app_deploy_policy(
+    scope: Scope,
+    service: str,
+    project: str,
+    *,
+    lane_prefix: str = "",
+    pipeline: str | None = None,
+    read_secrets: Sequence[str] = (),
+) -> Policy:
+    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only.
+
+    With ``lane_prefix`` (the review pipeline's role: ``pr-``) only the lanes
+    whose name starts with it: their state, ECS services, task families and
+    alarms by name, and their target groups, rules and scaling targets by
+    their ``Lane`` tag. ``pipeline`` is the pipeline whose artifacts it reads
+    (default: the service's app pipeline). ``read_secrets``: the secrets its
+    build reads (the review deploy project's GitHub token)."""
     env = scope.env
-    own = naming.lane_stack_glob(service, env)
+    own = naming.lane_stack_glob(service, env, lane_prefix)
     alb = naming.alb_name(service, env)
     cluster = naming.cluster_name(env)
     lane_roles = lane_role_arns(scope, service)
@@ -948,15 +808,16 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
         for o in scope.services
         if o != service and naming.lane_stack(o, env, "").startswith(head)
     ]
-    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")
+    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, lane_prefix)}*:*")
+    slr, slr_resource = _service_linked_roles(scope, [AUTOSCALING_ECS_SERVICE])
     return document(
         [
             _log_statement(scope, project),
-            _artifact_read(scope, naming.app_pipeline_name(service, env)),
+            _artifact_read(scope, pipeline or naming.app_pipeline_name(service, env)),
             *_state_access(
                 scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)], exclude=look_alikes
             ),
-            _stmt(
+            statement(
                 "ManageLaneServices",
                 "Allow",
                 [
@@ -968,39 +829,42 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "ecs:UntagResource",
                     "ecs:UpdateService",
                 ],
-                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, '')}*")],
+                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, lane_prefix)}*")],
             ),
-            _stmt(
+            statement(
                 "RegisterLaneTaskDefinitions",
                 "Allow",
                 ["ecs:ListTagsForResource", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
                 [family_glob],
             ),
-            # Only the service's own families. parliament's (older) IAM
-            # database lists no resource type for DeregisterTaskDefinition;
-            # the request names one revision ARN, which this pattern scopes.
-            _stmt("DeregisterLaneTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], [family_glob]),
+            # AWS has no resource-level permission for DeregisterTaskDefinition
+            # (the IAM reference lists no resource type; containers-roadmap
+            # issue 929 asks for one): IAM evaluates it against "*", so a grant
+            # scoped to the service's families never matches and every lane
+            # replace or destroy would fail. Deregistering only marks a
+            # revision INACTIVE: running services keep running and can scale.
+            statement("DeregisterTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], ["*"]),
             # No resource-level permissions exist for these (parliament's
             # IAM database lists no resource type for them); both only read.
-            _stmt(
+            statement(
                 "TaskDefinitionLookups",
                 "Allow",
                 ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
                 ["*"],
             ),
-            _stmt(
+            statement(
                 "ManageLaneTargetGroups",
                 "Allow",
                 [*TARGET_GROUP_WRITE_ACTIONS, "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
                 [scope.arn("elasticloadbalancing", f"targetgroup/{tg_prefix}*/*")],
             ),
-            _stmt(
+            statement(
                 "AddRulesToOwnListener",
                 "Allow",
                 ["elasticloadbalancing:CreateRule"],
                 [scope.arn("elasticloadbalancing", f"listener/app/{alb}/*/*")],
             ),
-            _stmt(
+            statement(
                 "ManageRulesOnOwnListener",
                 "Allow",
                 [
@@ -1012,15 +876,39 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 ],
                 [scope.arn("elasticloadbalancing", f"listener-rule/app/{alb}/*/*/*")],
             ),
-            _stmt("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
-            _stmt(
+            statement("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+            statement(
                 "ManageLaneAlarms",
                 "Allow",
                 [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-                [scope.arn("cloudwatch", f"alarm:{service}-{env}-*")],
+                [scope.arn("cloudwatch", f"alarm:{naming.lane_stack(service, env, lane_prefix)}*")],
             ),
-            _stmt("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
-            _stmt(
+            statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+            # A lane's sleep schedule (Application Auto Scaling, ABAC on the
+            # scalable target's tags): register its own service's targets
+            # (tagged at creation), then change only targets with its tag.
+            statement(
+                "RegisterLaneScalableTargets",
+                "Allow",
+                ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"],
+                [scope.arn("application-autoscaling", "scalable-target/*")],
+                Condition={"StringEquals": {"aws:RequestTag/Service": service}},
+            ),
+            statement(
+                "ManageLaneScalableTargets",
+                "Allow",
+                SCALING_WRITE_ACTIONS,
+                [scope.arn("application-autoscaling", "scalable-target/*")],
+                Condition={"StringEquals": {"aws:ResourceTag/Service": service}},
+            ),
+            statement("DescribeScaling", "Allow", ["application-autoscaling:Describe*"], ["*"]),
+            slr,
+            *(
+                [statement("ReadBuildSecrets", "Allow", ["secretsmanager:GetSecretValue"], sorted(read_secrets))]
+                if read_secrets
+                else []
+            ),
+            statement(
                 "ManageLaneRoles",
                 "Allow",
                 [
@@ -1039,9 +927,9 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
             ),
             # AWS's delegated role creation: a lane role exists, and gets
             # permissions, only under the service's permissions boundary
-            # (components/pipelines.py creates it), so whatever inline policy
+            # (components/layers/pipelines.py creates it), so whatever inline policy
             # the role is given, it can never do more than the boundary says.
-            _stmt(
+            statement(
                 "CreateLaneRolesUnderBoundary",
                 "Allow",
                 BOUNDARY_GUARDED_ACTIONS,
@@ -1049,7 +937,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 Condition={"ArnEquals": {"iam:PermissionsBoundary": boundary}},
             ),
             # Managed policies: only the ECS execution policy may be attached.
-            _stmt(
+            statement(
                 "AttachExecutionPolicyToLaneRoles",
                 "Allow",
                 ["iam:AttachRolePolicy"],
@@ -1058,27 +946,27 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "ArnEquals": {"iam:PolicyARN": [ECS_TASK_EXECUTION_POLICY], "iam:PermissionsBoundary": boundary}
                 },
             ),
-            _stmt(
+            statement(
                 "DetachExecutionPolicyFromLaneRoles",
                 "Allow",
                 ["iam:DetachRolePolicy"],
                 [lane_roles],
                 Condition={"ArnEquals": {"iam:PolicyARN": [ECS_TASK_EXECUTION_POLICY]}},
             ),
-            _stmt(
+            statement(
                 "PassLaneRolesToEcsTasks",
                 "Allow",
                 ["iam:PassRole"],
                 [lane_roles],
                 Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             ),
-            _stmt(
+            statement(
                 "ReadOwnImages",
                 "Allow",
                 ["ecr:BatchGetImage", "ecr:DescribeImages"],
                 [scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, env)}")],
             ),
-            _stmt(
+            statement(
                 "ReadDiscoveryService",
                 "Allow",
                 ["servicediscovery:GetService"],
@@ -1086,7 +974,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
             ),
             _deny_state_outside(scope, own),
             _deny_layers_state(scope, ["boot", "infra", "pipelines"]),
-            _stmt(
+            statement(
                 "DenySharedNetworkAndLoadBalancers",
                 "Deny",
                 [*LB_WRITE_ACTIONS, *EC2_ALL_WRITES, *ECS_CLUSTER_WRITE_ACTIONS],
@@ -1108,7 +996,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
             # also matches the ECS service "user-api-gray"; long names share
             # target group heads), so existing lane resources must carry this
             # service's Service tag (naming.tags) to be changed at all.
-            _stmt(
+            statement(
                 "DenyChangingOtherServicesResources",
                 "Deny",
                 [
@@ -1129,23 +1017,76 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
             # a later Allow says. A role without this boundary is never made
             # or given permissions; no boundary is ever removed; no trust
             # policy is rewritten (a lane role's trust is fixed at creation).
-            _stmt(
+            statement(
                 "DenyRolesWithoutLaneBoundary",
                 "Deny",
                 [*BOUNDARY_GUARDED_ACTIONS, "iam:AttachRolePolicy"],
                 ["*"],
                 Condition={"ArnNotEquals": {"iam:PermissionsBoundary": boundary}},
             ),
-            _stmt(
+            statement(
                 "DenyBoundaryRemovalAndTrustChanges",
                 "Deny",
                 ["iam:DeleteRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"],
                 ["*"],
             ),
-            _stmt("DenyBoundaryPolicyChanges", "Deny", BOUNDARY_POLICY_WRITE_ACTIONS, [boundary]),
-            _deny_iam(scope, [lane_roles]),
+            statement("DenyBoundaryPolicyChanges", "Deny", BOUNDARY_POLICY_WRITE_ACTIONS, [boundary]),
+            *_deny_other_lanes(lane_prefix),
+            _deny_iam(scope, [lane_roles, slr_resource]),
         ]
     )
+
+
+AUTOSCALING_ECS_SERVICE = "ecs.application-autoscaling.amazonaws.com"
+SCALING_WRITE_ACTIONS = [
+    "application-autoscaling:DeleteScheduledAction",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:ListTagsForResource",
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:TagResource",
+    "application-autoscaling:UntagResource",
+]
+
+
+def _deny_other_lanes(lane_prefix: str) -> list[Statement]:
+    """A role limited to lanes named ``{lane_prefix}*`` (the review role) may
+    create and change only resources whose ``Lane`` tag says so; names cannot
+    scope target groups and rules (hashed names, one listener)."""
+    if not lane_prefix:
+        return []
+    # Compact (the guard is a managed policy: 6,144 characters): every load
+    # balancing and scaling action, the alarm and ECS service writes.
+    writes = [
+        "application-autoscaling:*",
+        "elasticloadbalancing:*",
+        *ALARM_WRITE_ACTIONS,
+        "ecs:CreateService",
+        "ecs:DeleteService",
+        "ecs:UpdateService",
+    ]
+    return [
+        statement(
+            "DenyOtherLanesResources",
+            "Deny",
+            writes,
+            ["*"],
+            Condition={
+                "StringNotLike": {f"aws:ResourceTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
+                "Null": {f"aws:ResourceTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+        statement(
+            "DenyCreatingOtherLanes",
+            "Deny",
+            writes,
+            ["*"],
+            Condition={
+                "StringNotLike": {f"aws:RequestTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
+                "Null": {f"aws:RequestTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+    ]
 
 
 def lane_boundary_policy(
@@ -1160,7 +1101,7 @@ def lane_boundary_policy(
 ) -> Document:
     """The permissions boundary of ``service``'s lane roles in ``env``: the
     most any lane role may ever do, whatever policy it is given. It is the
-    union of what an execution role needs (components/lane.py); a task role
+    union of what an execution role needs (components/layers/lane/); a task role
     starts with no permissions and can never exceed this either."""
     # Every lane's log streams ("*" as the lane), else exactly the execution grant.
     return lane_execution_policy(
@@ -1175,22 +1116,23 @@ def lane_boundary_policy(
     )
 
 
-def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
-    """The docker build of ONE service: push its image, write the artifact."""
+def app_build_policy(scope: Scope, service: str, project: str, *, pipeline: str | None = None) -> Policy:
+    """The docker build of ONE service: push its image, write the artifact
+    (of ``pipeline``: the app pipeline unless named, e.g. the review pipeline)."""
     repo = scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, scope.env)}")
     return document(
         [
             _log_statement(scope, project),
-            _stmt(
+            statement(
                 "ReadWriteOwnPipelineArtifacts",
                 "Allow",
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                [scope.artifacts(naming.app_pipeline_name(service, scope.env))],
+                [scope.artifacts(pipeline or naming.app_pipeline_name(service, scope.env))],
             ),
             # GetAuthorizationToken has no resource type: it only proves identity;
             # the push rights are on the repository below.
-            _stmt("EcrLogin", "Allow", ["ecr:GetAuthorizationToken"], ["*"]),
-            _stmt(
+            statement("EcrLogin", "Allow", ["ecr:GetAuthorizationToken"], ["*"]),
+            statement(
                 "PushOwnImage",
                 "Allow",
                 [
@@ -1206,7 +1148,7 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
             ),
             # The build runs the app repository's Dockerfile: it never touches
             # state, whatever else gets attached to this role later.
-            _stmt(
+            statement(
                 "DenyStateBucket",
                 "Deny",
                 ["s3:*"],
@@ -1215,179 +1157,3 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
             _deny_iam(scope, []),
         ]
     )
-
-
-def split_guard(doc: Policy) -> tuple[Policy, Policy]:
-    """(Allow statements, Deny statements) of a role document: the first is
-    the role's inline policy, the second its attached guard policy."""
-    stmts = doc["Statement"]
-    return (
-        document(s for s in stmts if s["Effect"] == "Allow"),
-        document(s for s in stmts if s["Effect"] == "Deny"),
-    )
-
-
-def alb_access_log_bucket_policy(bucket_arn: str, prefix: str, *, account: str, region: str) -> Policy:
-    """Bucket policy of an ALB access log bucket: Elastic Load Balancing may
-    write only this account's logs under ``prefix``, everyone else only over TLS."""
-    elb_account = regions.ELB_LOG_ACCOUNTS.get(region)
-    principal = (
-        {"AWS": f"arn:aws:iam::{elb_account}:root"}
-        if elb_account
-        else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-    )
-    return document(
-        [
-            {
-                "Sid": "ElbLogDelivery",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": "s3:PutObject",
-                "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{account}/*",
-            },
-            *artifact_bucket_policy(bucket_arn)["Statement"],
-        ]
-    )
-
-
-def artifact_bucket_policy(bucket_arn: str) -> Policy:
-    """Bucket policy of the artifact bucket: TLS only, for everyone."""
-    return document(
-        [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ]
-    )
-
-
-# --- lane task roles -------------------------------------------------------------
-
-ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
-ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-
-
-def arn_parts(arn: str) -> tuple[str, str, str, str, str]:
-    """``arn:partition:service:region:account:resource`` -> its five fields."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        raise ValueError(f"{arn!r} is not an ARN")
-    return parts[1], parts[2], parts[3], parts[4], parts[5]
-
-
-def repository_name_from_url(url: str) -> str:
-    """``123.dkr.ecr.r.amazonaws.com/dev/user-api`` -> ``dev/user-api``."""
-    host, sep, name = url.partition("/")
-    if not sep or ".dkr.ecr." not in host or not name:
-        raise ValueError(f"{url!r} is not an ECR repository URL")
-    return name
-
-
-def secret_resource(value_from: str) -> tuple[str, str]:
-    """(IAM action, resource ARN) that lets ECS read one ``valueFrom``.
-
-    A Secrets Manager ``valueFrom`` may end in ``:json-key:version-stage:
-    version-id``; the permission is on the secret itself (first 7 fields).
-    """
-    _, service, _, _, _ = arn_parts(value_from)
-    if service == "secretsmanager":
-        return "secretsmanager:GetSecretValue", ":".join(value_from.split(":")[:7])
-    if service == "ssm":
-        return "ssm:GetParameters", value_from
-    raise ValueError(f"{value_from!r} is neither an SSM parameter nor a Secrets Manager secret ARN")
-
-
-def ecs_tasks_assume_role_policy(partition: str, region: str, account_id: str) -> Document:
-    """Only ECS tasks of this account and region may assume a lane role
-    (aws:SourceAccount / aws:SourceArn guard against the confused deputy)."""
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ECS_TASKS_PRINCIPAL},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
-                },
-            }
-        ],
-    }
-
-
-def lane_execution_policy(
-    *,
-    partition: str,
-    region: str,
-    account_id: str,
-    repository_name: str,
-    log_group_name: str,
-    lane: str,
-    secret_arns: Iterable[str],
-    kms_key_arn: str | None = None,
-) -> Document:
-    """What ECS needs to start one lane's tasks, and nothing more.
-
-    Pull from the service's repository, write the lane's own log streams
-    (awslogs names them ``{lane}/{container}/{task-id}``) in the service's log
-    group, and read exactly the secrets the service lists.
-    """
-    log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
-    statements: list[Document] = [
-        {
-            "Sid": "EcrToken",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",  # AWS offers no resource-level scoping for this action
-        },
-        {
-            "Sid": "PullServiceImages",
-            "Effect": "Allow",
-            "Action": ECR_PULL_ACTIONS,
-            "Resource": f"arn:{partition}:ecr:{region}:{account_id}:repository/{repository_name}",
-        },
-        {
-            "Sid": "CreateLaneLogStreams",
-            "Effect": "Allow",
-            "Action": "logs:CreateLogStream",
-            "Resource": f"{log_group_arn}:*",
-        },
-        {
-            "Sid": "WriteLaneLogStreams",
-            "Effect": "Allow",
-            "Action": "logs:PutLogEvents",
-            "Resource": f"{log_group_arn}:log-stream:{lane}/*",
-        },
-    ]
-    by_action: dict[str, list[str]] = {}
-    for value_from in secret_arns:
-        action, resource = secret_resource(value_from)
-        if resource not in by_action.setdefault(action, []):
-            by_action[action].append(resource)
-    sids = {"secretsmanager:GetSecretValue": "ReadListedSecrets", "ssm:GetParameters": "ReadListedParameters"}
-    for action in sorted(by_action):
-        statements.append(
-            {"Sid": sids[action], "Effect": "Allow", "Action": action, "Resource": sorted(by_action[action])}
-        )
-    if kms_key_arn and by_action:
-        # The secrets' customer-managed key: decrypt only, only that key, and
-        # only when Secrets Manager or SSM asks on the task's behalf.
-        via = {"secretsmanager:GetSecretValue": "secretsmanager", "ssm:GetParameters": "ssm"}
-        statements.append(
-            {
-                "Sid": "DecryptListedSecrets",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": kms_key_arn,
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": sorted(f"{via[a]}.{region}.amazonaws.com" for a in by_action)}
-                },
-            }
-        )
-    return {"Version": VERSION, "Statement": statements}

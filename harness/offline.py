@@ -32,8 +32,9 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from components import naming, params, stackconfig
+from components import naming, params
 from components.errors import MultilaneError
+from components.stackconfig import STACKS_DIR, stack_file_config
 from components.stackname import resolve
 
 ACCOUNT = "123456789012"
@@ -318,66 +319,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return copy.copy(value)
-
-
-STACKS_DIR = params.PARAMS_DIR.parent / "stacks"
-
-
-def stack_file_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:
-    """The ``config:`` map of ``stacks/Pulumi.<stack>.yaml``, if the file exists.
-
-    Secure (encrypted) values cannot be read offline; they are left out.
-    """
-    import yaml  # a dependency of the pulumi SDK itself
-
-    path = stacks_dir / f"Pulumi.{stack}.yaml"
-    name = f"stacks/{path.name}"
-    if not path.exists() and not path.is_symlink():
-        return {}
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise MultilaneError(params.describe_unreadable(path, name, exc)) from None
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MultilaneError(
-            f"{name} is not UTF-8 text (byte 0x{raw_bytes[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
-        ) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise MultilaneError(f"{name} is not valid YAML{where}: {exc.problem or exc.context}") from None
-    except (yaml.YAMLError, RecursionError, ValueError) as exc:
-        why = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if "integer string conversion" in why:
-            why = "a number has more than 4300 digits"
-        raise MultilaneError(f"{name} is not valid YAML ({why})") from None
-    if not isinstance(data, dict):
-        raise MultilaneError(
-            f"{name} must hold a map (e.g. config: {{multilane:priority: 30000}}), not a list or a value"
-        )
-    raw = data.get("config")
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise MultilaneError(f"{name}: 'config' must be a map of keys to values")
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        full = str(key) if ":" in str(key) else f"{naming.PROJECT}:{key}"
-        if full.startswith(f"{naming.PROJECT}:"):
-            stackconfig.check_key(full.split(":", 1)[1], f"{name}: {naming.PROJECT}:")
-            if isinstance(value, dict | list) or value is None:
-                raise MultilaneError(
-                    f"{name}: {full} must be a plain value (a string or number), not "
-                    f"{'a map' if isinstance(value, dict) else 'a list' if isinstance(value, list) else 'empty'}; "
-                    "write e.g. multilane:priority: 30000"
-                )
-        if not isinstance(value, dict):
-            out[full] = value
-    return out
 
 
 def config_for(stack: str, config: Mapping[str, Any] | None) -> dict[str, str]:

@@ -22,7 +22,7 @@ Application Load Balancers" and the API reference):
 - priorities 1..50000, unique per listener.
 
 Pure functions only: the lane component turns them into a
-``aws.lb.ListenerRule``, the policy pack and ``alb_eval`` read them back.
+``aws.lb.ListenerRule``, the policy pack and ``harness/alb_eval.py`` read them back.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import MultilaneError
+from components.errors import MultilaneError
 
 WEIGHT_KEY = "weight"  # stack config multilane:weight
 WEIGHT_MIN = 0

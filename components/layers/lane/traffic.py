@@ -1,0 +1,63 @@
+"""The lane's traffic: the default lane is the boot stack's default target
+group (the listener's default action); every other lane gets its own target
+group and one listener rule per carrier that routes its header to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import alarms, naming
+from components.layers.boot import target_group_args
+
+from .args import AppLaneArgs
+
+
+@dataclass(frozen=True)
+class LaneTraffic:
+    target_group_arn: pulumi.Output[str]
+    target_group_suffix: pulumi.Output[str]
+    load_balancer_suffix: pulumi.Output[str]
+    rules: list[aws.lb.ListenerRule]
+
+
+def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resource) -> LaneTraffic:
+    child = pulumi.ResourceOptions(parent=parent)
+    lb_suffix = pulumi.Output.from_input(args.load_balancer_arn).apply(alarms.arn_suffix)
+    if args.lane == naming.DEFAULT_LANE:
+        tg_arn = pulumi.Output.from_input(args.default_target_group_arn)
+        return LaneTraffic(tg_arn, tg_arn.apply(alarms.arn_suffix), lb_suffix, [])
+    tg_args = target_group_args(args.boot_params, args.service_params)
+    tg = aws.lb.TargetGroup(
+        "tg",
+        # The name hashes the replace-forcing settings: a replacement gets a
+        # new name, so create-before-delete works while the rule still
+        # forwards to the old group.
+        name=naming.target_group_name(
+            args.service,
+            args.env,
+            args.lane,
+            port=tg_args["port"],
+            protocol=tg_args["protocol"],
+            target_type=tg_args["target_type"],
+        ),
+        vpc_id=args.vpc_id,
+        tags=tags,
+        **tg_args,
+        opts=child,
+    )
+    rules = [
+        aws.lb.ListenerRule(
+            f"rule-{i}",
+            listener_arn=args.listener_arn,
+            priority=priority,
+            conditions=conditions,
+            actions=[{"type": "forward", "target_group_arn": tg.arn}],
+            tags=tags,
+            opts=child,
+        )
+        for i, (conditions, priority) in enumerate(zip(args.rule_conditions, args.rule_priorities, strict=True))
+    ]
+    return LaneTraffic(tg.arn, tg.arn_suffix, lb_suffix, rules)

@@ -1,0 +1,2 @@
+"""Pipelines layer: ``component`` (DeliveryPipelines and the stack's build)
+assembles the ``parts``; ``stages`` is the pure pipeline structure."""
