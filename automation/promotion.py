@@ -32,7 +32,6 @@ is :func:`cloudwatch_metrics`, tests and the fake backend script a series),
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from components.errors import MultilaneError
+from components.routing import weighted
 
 DEFAULT_STEPS = (10, 50, 100)
 DEFAULT_BAKE_SECONDS = 300
@@ -56,15 +56,9 @@ def parse_steps(text: str) -> list[int]:
     if not parts or any(not p.isdigit() or len(p) > 3 for p in parts):
         raise MultilaneError(f"--steps {text!r} is not a comma-separated list of percents; use e.g. --steps 10,50,100")
     steps = [int(p) for p in parts]
-    bad = [s for s in steps if not 1 <= s <= 100]
-    if bad:
-        raise MultilaneError(f"--steps {text!r} holds {bad[0]}, outside 1..100; each step is a percent of traffic")
-    if any(b <= a for a, b in itertools.pairwise(steps)):
-        raise MultilaneError(f"--steps {text!r} does not rise step by step; list each weight once, smallest first")
-    if steps[-1] != 100:
-        raise MultilaneError(
-            f"--steps {text!r} ends at {steps[-1]}; end at 100, so the full share is baked before the cutover"
-        )
+    problem = weighted.steps_problem(steps)
+    if problem:
+        raise MultilaneError(f"--steps {text!r} {problem}")
     return steps
 
 

@@ -28,7 +28,8 @@ _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # expiresAt, a stack file may set ttlHours and protected.
 LIFETIME_KEYS = ("createdAt", "expiresAt", "ttlHours", "protected")
 # The multilane:* keys Pulumi.yaml declares and the program reads.
-KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS)
+# Progressive promotion (components/routing/weighted.py): the lane's weighted share.
+KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS, "weight")
 
 
 def check_key(key: str, prefix: str) -> str:
@@ -47,6 +48,7 @@ class StackConfig:
     priority: int | None = None
     created_at: str | None = None
     expires_at: str | None = None
+    weight: int = 0
 
 
 def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) -> StackConfig:
@@ -87,12 +89,16 @@ def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) 
         lifetime.parse_ttl(str(raw[lifetime.TTL_HOURS_KEY]), f"{where}{lifetime.TTL_HOURS_KEY}")
     if raw.get(lifetime.PROTECTED_KEY):
         lifetime.parse_flag(str(raw[lifetime.PROTECTED_KEY]), f"{where}{lifetime.PROTECTED_KEY}")
+    from .routing import weighted
+
+    weight = weighted.parse_weight(raw.get(weighted.WEIGHT_KEY), where=f"{where}{weighted.WEIGHT_KEY}")
     return StackConfig(
         org=org,
         image_uri=image,
         priority=priority,
         created_at=times[lifetime.CREATED_AT_KEY],
         expires_at=times[lifetime.EXPIRES_AT_KEY],
+        weight=weight,
     )
 
 

@@ -28,6 +28,7 @@ Pure functions only: the lane component turns them into a
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +59,20 @@ def parse_weight(text: str | None, *, where: str) -> int:
     if not WEIGHT_MIN <= weight <= WEIGHT_MAX:
         raise MultilaneError(f"{where} {weight} is outside {WEIGHT_MIN}..{WEIGHT_MAX}; it is a percent of traffic")
     return weight
+
+
+def steps_problem(steps: list[int]) -> str | None:
+    """Why a promotion's weights are not usable, or None: whole percents
+    1..100, rising step by step, ending at 100 (so the full share is baked
+    before the cutover). One rule for params and ``promote --steps``."""
+    bad = [s for s in steps if not 1 <= s <= WEIGHT_MAX]
+    if bad:
+        return f"holds {bad[0]}, outside 1..100; each step is a percent of traffic"
+    if any(b <= a for a, b in itertools.pairwise(steps)):
+        return "does not rise step by step; list each weight once, smallest first"
+    if steps[-1] != WEIGHT_MAX:
+        return f"ends at {steps[-1]}; end at 100, so the full share is baked before the cutover"
+    return None
 
 
 def weighted_priority(service: str, lane: str) -> int:
