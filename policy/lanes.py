@@ -196,10 +196,9 @@ def weighted_groups(actions: Any) -> list[tuple[Any, Any]] | None:
 
 
 def is_weighted(props: Any) -> bool:
-    return (
-        weighted_groups(get(props, "actions")) is not None
-        or get(as_list(get(props, "conditions")) or [{}], 0, "pathPattern") is not None
-    )
+    """A rule that forwards to several target groups (progressive promotion's
+    weighted rule, or something posing as one)."""
+    return weighted_groups(get(props, "actions")) is not None
 
 
 def check_weighted(lane: str, props: Any) -> str | None:

@@ -270,3 +270,75 @@ def test_bench_model_matches_the_state_machine_on_a_virtual_clock():
     # Bad from the first poll of step 2: the 2-of-3 gate pulls back after two polls.
     _, at_weight = bench_promotion.simulate(s, [GOOD, GOOD, BAD_5XX], cutover_s=10)
     assert at_weight[100] == 120.0 and promotion.breach_exposure(100, 120) == 120.0
+
+
+# --- the CLI, fake backend and scripted metrics behind the seams --------------------------
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    from automation.commands import common
+
+    fake = _service()
+    scripts: dict[str, list[Snapshot]] = {"series": [GOOD]}
+    monkeypatch.setattr(common.SEAMS, "backend", lambda: fake)
+    monkeypatch.setattr(common.SEAMS, "rules_source", lambda arn: [])
+    monkeypatch.setattr(common.SEAMS, "waiter", lambda cluster, service: f"{service} stable")
+    monkeypatch.setattr(common.SEAMS, "sleep", Sleeps())
+    monkeypatch.setattr(common.SEAMS, "metrics", lambda runner, s, e, lane: ScriptedMetrics(scripts["series"]))
+    fake.calls.clear()
+    return fake, scripts
+
+
+def test_cli_breach_at_step_2_exits_1_with_one_line(cli, capsys):
+    from automation.cli import main
+
+    fake, scripts = cli
+    scripts["series"] = [GOOD] * 5 + [BAD_5XX] * 3
+    rc = main(["promote", "user-api-dev", "gray", "--steps", "10,50,100", "--bake", "300"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    [reason] = [line for line in err.splitlines() if line.startswith("promote: ")]
+    assert reason.startswith("promote: promotion of user-api-dev-gray stopped at step 2/3 (weight 50): lane 5xx")
+    assert "Traceback" not in err
+    assert "step 2/3 weight 50% bake 180s left | lane 5xx 5.00% p99 120 ms (200 req)" in err  # progress lines
+    assert _weights(fake) == ["10", "50", "0"]
+
+
+def test_cli_pass_promotes_with_the_lane_stack_name(cli, capsys):
+    from automation.cli import main
+
+    fake, _ = cli
+    assert main(["promote", "user-api-dev-gray", "--steps", "50,100", "--bake", "120"]) == 0
+    assert _weights(fake) == ["50", "100"]
+    assert not fake.stack_exists("user-api-dev-gray")
+    assert fake.stacks["user-api-dev-default"].outputs["ImageUri"] == GRAY_IMAGE
+
+
+def test_cli_dry_run_changes_nothing(cli, capsys):
+    from automation.cli import main
+
+    fake, _ = cli
+    assert main(["promote", "user-api-dev", "gray", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("promote user-api-dev-gray in 3 steps, bake 300 s each")
+    assert fake.calls == []
+
+
+def test_cli_abort_and_bad_input(cli, capsys):
+    from automation.cli import main
+
+    fake, _ = cli
+    assert main(["promote", "--abort", "user-api-dev", "gray"]) == 0
+    assert _weights(fake) == ["0"]
+    capsys.readouterr()
+    fake.calls.clear()
+    for argv, says in [
+        (["promote", "user-api-dev", "gray", "--steps", "10,x"], "comma-separated"),
+        (["promote", "user-api-dev", "gray", "--bake", "-1"], "--bake -1 is outside"),
+        (["promote", "user-api-dev", "default", "--steps", "100"], "default lane onto itself"),
+    ]:
+        assert main(argv) == 2
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and says in errors[0]
+    assert fake.calls == []
