@@ -443,6 +443,13 @@ def check_startable(runner: Any, service: str, env: str, lane: str) -> None:
             f"lane {lane!r} of {service}-{env} has no stack {target.stack}; "
             f"`python -m automation lanes {service}-{env}` lists the lanes"
         )
+    from automation.runner import live_lanes
+    from components import params
+    from components.routing import priorities
+
+    names = [t.lane for t, _ in live_lanes(runner.backend, service, env, runner.params_dir) if t.lane]
+    carriers = list(params.load_service(service, env, runner.params_dir).lane_carriers)
+    priorities.check_weighted_fits(names, carriers, lane=lane)
     others = {k: v for k, v in weighted_lanes(runner.backend, service, env, runner.params_dir).items() if k != lane}
     if others:
         other, weight = sorted(others.items())[0]

@@ -342,3 +342,35 @@ def test_cli_abort_and_bad_input(cli, capsys):
         errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and says in errors[0]
     assert fake.calls == []
+
+
+# --- the ALB budget counts the weighted rule ----------------------------------------------
+
+
+def test_budget_counts_the_weighted_rule():
+    from components.routing import priorities
+
+    both = ["tracestate", "baggage"]
+    # 100 rules: 2 per lane -> 50 lanes; one weighted rule leaves 99 -> 49 lanes.
+    assert priorities.max_lanes(both) == 50 and priorities.max_lanes(both, extra_rules=1) == 49
+    # tracestate alone is held by the 100 target groups (99 lanes) either way.
+    assert priorities.max_lanes(["tracestate"], extra_rules=1) == 99
+    lanes49 = [f"l{i:02d}" for i in range(49)]
+    priorities.check_capacity(lanes49, both, lane="new")
+    with pytest.raises(MultilaneError, match="1 of them taken by a weighted promotion rule"):
+        priorities.check_capacity(lanes49, both, lane="new", extra_rules=1)
+    priorities.check_weighted_fits(lanes49, both, lane="l00")  # 98 + 1 <= 100
+    with pytest.raises(MultilaneError, match="the weighted rule of lane 'l00' does not fit"):
+        priorities.check_weighted_fits([*lanes49, "l49"], both, lane="l00")  # 100 + 1
+
+
+def test_promote_refuses_when_the_weighted_rule_would_not_fit(tmp_path, params_dir):
+    from tests.conftest import edit_json
+
+    edit_json(params_dir / "user-api-dev.json", lambda d: d.update(laneCarriers=["tracestate", "baggage"]))
+    fake = FakeBackend.deployed(*LOWER, params_dir=params_dir)
+    for i in range(50):
+        fake.seed(f"user-api-dev-l{i:02d}", {"multilane:imageUri": GRAY_IMAGE})
+    runner = make_runner(fake, tmp_path, params_dir=params_dir)
+    with pytest.raises(MultilaneError, match="the service's 100 header rules already fill the ALB's 100"):
+        promotion.check_startable(runner, "user-api", "dev", "l07")
