@@ -374,3 +374,49 @@ def test_promote_refuses_when_the_weighted_rule_would_not_fit(tmp_path, params_d
     runner = make_runner(fake, tmp_path, params_dir=params_dir)
     with pytest.raises(MultilaneError, match="the service's 100 header rules already fill the ALB's 100"):
         promotion.check_startable(runner, "user-api", "dev", "l07")
+
+
+# --- the real metrics source, against moto's CloudWatch -----------------------------------
+
+
+def test_cloudwatch_source_reads_alb_metrics_and_lane_alarms():
+    import datetime as dt
+
+    import boto3
+    from moto import mock_aws
+
+    arn = "arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:"
+    lb, lane_tg, default_tg = f"{arn}loadbalancer/app/user-api-dev/1", f"{arn}targetgroup/g/2", f"{arn}targetgroup/d/3"
+    with mock_aws():
+        cw = boto3.client("cloudwatch", region_name="ap-southeast-2")
+        now = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=20)
+        for tg, req, err in ((lane_tg, 200, 10), (default_tg, 1800, 2)):
+            dims = [
+                {"Name": "TargetGroup", "Value": tg.split(":", 5)[5]},
+                {"Name": "LoadBalancer", "Value": "app/user-api-dev/1"},
+            ]
+            cw.put_metric_data(
+                Namespace="AWS/ApplicationELB",
+                MetricData=[
+                    {"MetricName": "RequestCount", "Dimensions": dims, "Value": req, "Timestamp": now},
+                    {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dims, "Value": err, "Timestamp": now},
+                    # Another load balancer's group of the same name must not count.
+                    {"MetricName": "RequestCount", "Dimensions": dims[:1], "Value": 99999, "Timestamp": now},
+                ],
+            )
+        source = promotion.cloudwatch_metrics(
+            load_balancer_arn=lb,
+            lane_target_group_arn=lane_tg,
+            default_target_group_arn=default_tg,
+            alarm_names=["user-api-dev-gray-target-5xx-percent"],
+            region="ap-southeast-2",
+        )
+        snap = source(60)
+        assert snap == Snapshot(Side(200, 10, None), Side(1800, 2, None), ())
+        assert "lane 5xx 5.00%" in judge(snap, Thresholds())
+        cw.put_metric_alarm(
+            AlarmName="user-api-dev-gray-target-5xx-percent", MetricName="m", Namespace="n", Statistic="Sum",
+            Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
+        cw.set_alarm_state(AlarmName="user-api-dev-gray-target-5xx-percent", StateValue="ALARM", StateReason="t")
+        assert source(60).alarms_firing == ("user-api-dev-gray-target-5xx-percent",)
