@@ -27,7 +27,7 @@ the alarm already applied its own M out of N.
 Everything that touches the world is a seam: ``set_weight`` (the runner's
 ``up`` of the lane stack), ``metrics`` (:class:`MetricsSource`; the real one
 is :func:`cloudwatch_metrics`, tests and the fake backend script a series),
-``sleep`` and ``cutover``.
+``sleep`` and ``cutover``. ``harness/metrics.py`` scripts a series for tests and the bench.
 """
 
 from __future__ import annotations
@@ -385,20 +385,6 @@ def cloudwatch_metrics(
         return Snapshot(side("l"), side("d"), firing)
 
     return read
-
-
-@dataclass
-class ScriptedMetrics:
-    """A MetricsSource that plays a list of snapshots, one per poll (tests, the
-    fake backend, `--dry-run` demos); after the list ends it repeats the last."""
-
-    series: Sequence[Snapshot]
-    calls: int = 0
-
-    def __call__(self, window_seconds: int) -> Snapshot:
-        snap = self.series[min(self.calls, len(self.series) - 1)]
-        self.calls += 1
-        return snap
 
 
 # --- wiring to the runner ----------------------------------------------------------------

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from automation.promotion import (
     Promotion,
-    ScriptedMetrics,
     Settings,
     Side,
     Snapshot,
@@ -32,6 +31,7 @@ from automation.promotion import (
 from bench._figure import Figure
 from bench.cutover import Cutover, recorded_target_groups
 from components import naming, params
+from harness.metrics import ScriptedMetrics
 
 ENV = "dev"
 GOOD = Snapshot(Side(200, 0, 120.0), Side(1800, 2, 110.0))

@@ -8,7 +8,6 @@ from automation import promotion
 from automation.promotion import (
     Gate,
     Promotion,
-    ScriptedMetrics,
     Settings,
     Side,
     Snapshot,
@@ -18,6 +17,7 @@ from automation.promotion import (
 )
 from components.errors import MultilaneError
 from harness.fake import FakeBackend
+from harness.metrics import ScriptedMetrics
 from tests.runner_helpers import IMAGE, LOWER, Sleeps, make_runner
 
 GRAY_IMAGE = IMAGE.replace("sha-abc123", "sha-9a7e11")
