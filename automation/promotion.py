@@ -381,7 +381,8 @@ def cloudwatch_metrics(
         firing: tuple[str, ...] = ()
         if alarm_names:
             alarms = cw.describe_alarms(AlarmNames=list(alarm_names), StateValue="ALARM")
-            firing = tuple(a["AlarmName"] for a in alarms.get("MetricAlarms", []))
+            # Checked again here: moto 5.2.5 ignores StateValue when AlarmNames is given.
+            firing = tuple(a["AlarmName"] for a in alarms.get("MetricAlarms", []) if a.get("StateValue") == "ALARM")
         return Snapshot(side("l"), side("d"), firing)
 
     return read

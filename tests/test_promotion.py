@@ -418,5 +418,7 @@ def test_cloudwatch_source_reads_alb_metrics_and_lane_alarms():
             AlarmName="user-api-dev-gray-target-5xx-percent", MetricName="m", Namespace="n", Statistic="Sum",
             Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
         )  # fmt: skip
+        cw.set_alarm_state(AlarmName="user-api-dev-gray-target-5xx-percent", StateValue="OK", StateReason="t")
+        assert source(60).alarms_firing == ()  # an alarm that exists but is OK is not firing
         cw.set_alarm_state(AlarmName="user-api-dev-gray-target-5xx-percent", StateValue="ALARM", StateReason="t")
         assert source(60).alarms_firing == ("user-api-dev-gray-target-5xx-percent",)
