@@ -393,26 +393,37 @@ def cloudwatch_metrics(
 WEIGHT_CONFIG = "multilane:weight"
 
 
-def current_weight(backend: Any, stack: str) -> int:
-    """The weight the lane stack's last successful update ran with (0 when none)."""
+def last_config(backend: Any, stack: str, key: str) -> str:
+    """A config value the stack's last successful update ran with ("" when none)."""
     for entry in backend.history(stack):
         if entry.kind == "update" and entry.result == "succeeded":
-            text = str(entry.config.get(WEIGHT_CONFIG) or "0")
-            return int(text) if text.isdigit() else 0
-    return 0
+            return str(entry.config.get(key) or "")
+    return ""
+
+
+def current_weight(backend: Any, stack: str) -> int:
+    """The weight the lane stack's last successful update ran with (0 when none)."""
+    text = last_config(backend, stack, WEIGHT_CONFIG) or "0"
+    return int(text) if text.isdigit() else 0
+
+
+def lanes_with(backend: Any, service: str, env: str, key: str, params_dir: Any = None) -> dict[str, str]:
+    """Live lanes of the service whose last update set config ``key``, with its value."""
+    from automation.runner import live_lanes
+    from components import params
+
+    out: dict[str, str] = {}
+    for target, _ in live_lanes(backend, service, env, params_dir or params.PARAMS_DIR):
+        value = last_config(backend, target.stack, key)
+        if value and value != "0" and target.lane:
+            out[target.lane] = value
+    return out
 
 
 def weighted_lanes(backend: Any, service: str, env: str, params_dir: Any = None) -> dict[str, int]:
     """Lanes of the service whose stack runs with a weight above 0."""
-    from automation.runner import live_lanes
-    from components import params
-
-    out: dict[str, int] = {}
-    for target, _ in live_lanes(backend, service, env, params_dir or params.PARAMS_DIR):
-        weight = current_weight(backend, target.stack)
-        if weight and target.lane:
-            out[target.lane] = weight
-    return out
+    found = lanes_with(backend, service, env, WEIGHT_CONFIG, params_dir)
+    return {lane: int(v) for lane, v in found.items() if v.isdigit() and int(v) > 0}
 
 
 def check_startable(runner: Any, service: str, env: str, lane: str) -> None:

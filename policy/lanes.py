@@ -224,9 +224,37 @@ def check_weighted(lane: str, props: Any) -> str | None:
     return None
 
 
+def is_cookie_rule(conditions: Any) -> bool:
+    names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
+    return routing.cookie.COOKIE_HEADER in names
+
+
+def check_cookie_rule(lane: str, conditions: Any, source_cidrs: Sequence[str] = ()) -> str | None:
+    """Why a cookie rule is not exactly routing.cookie.cookie_conditions(name, value) (or None)."""
+    if lane == naming.DEFAULT_LANE:
+        return "the default lane is the listener's default action and must not add a listener rule"
+    headers = [get(c, "httpHeader") for c in as_list(conditions) if get(c, "httpHeader") is not None]
+    regexes = [str(r) for h in headers for r in as_list(get(h, "regexValues"))]
+    pair = routing.cookie.cookie_of_pattern(regexes[0]) if len(headers) == 1 and len(regexes) == 1 else None
+    if pair is None:
+        return (
+            "is a cookie rule whose condition is not one whole-pair pattern of routing.cookie.cookie_pattern "
+            "(a looser match would also capture other cookies)"
+        )
+    expected = camel_conditions(routing.cookie.cookie_conditions(*pair, source_cidrs))
+    if plain(conditions) != expected:
+        return f"is a cookie rule whose conditions are not exactly {expected} (laneHeaderSourceCidrs apply to it too)"
+    return None
+
+
 def check_priority(priority: Any, conditions: Any) -> str | None:
     if priority is None:
         return "has no priority: AWS would pick the lowest free one, outside the lane band"
+    if is_cookie_rule(conditions):
+        band = routing.cookie.COOKIE_BAND
+        if int(priority) not in band:
+            return f"has priority {int(priority)}, outside the cookie band {band.start}..{band.stop - 1}"
+        return None
     names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
     carrier = next((n for n in names if n in routing.carriers.CARRIERS), None)
     index = routing.carriers.CARRIERS.index(carrier) if carrier else 0
@@ -257,7 +285,10 @@ def policies(ctx: PackContext) -> list[Policy]:
         carriers = svc.lane_carriers if svc else [routing.carriers.TRACESTATE]
         try:
             sources = svc.lane_header_source_cidrs if svc else []
-            problem = check_rule(target.lane, carriers, args.props.get("conditions"), sources)
+            if is_cookie_rule(args.props.get("conditions")):
+                problem = check_cookie_rule(target.lane, args.props.get("conditions"), sources)
+            else:
+                problem = check_rule(target.lane, carriers, args.props.get("conditions"), sources)
         except MultilaneError as err:
             problem = f"cannot be checked: {err}"
         if problem:

@@ -195,3 +195,100 @@ def test_pack_refuses_a_malformed_weighted_rule(change, says):
     result = run_policies(run_stack("user-api-dev-gray", program=program), PACK)
     found = [v.message for v in result.violations if v.policy == "lane-weighted-rule-splits-default-and-own"]
     assert len(found) == 1 and says in found[0], [(v.policy, v.message) for v in result.violations]
+
+
+# --- the cookie route (routing by a cookie value as well as by header) -------------------
+
+
+@pytest.fixture(scope="module")
+def gray_cookie(lower) -> Recording:
+    return lane("gray", lower, config={"cookie": "beta=gray"})
+
+
+def test_cookie_rule_in_the_plan_and_routed(gray_cookie, lower):
+    [rule] = [r for r in gray_cookie.of_type(RULE) if r.name == "cookie"]
+    [header] = [r for r in gray_cookie.of_type(RULE) if r.name == "rule-0"]
+    tg = gray_cookie.one(TG).state["arn"]
+    assert rule.inputs["conditions"] == [
+        {"httpHeader": {"httpHeaderName": "cookie", "regexValues": ["^(.*;)?[ \\t]*beta=gray[ \\t]*(;.*)?$"]}}
+    ]
+    assert rule.inputs["actions"] == [{"type": "forward", "targetGroupArn": tg}]
+    assert rule.inputs["priority"] in routing.cookie.COOKIE_BAND
+    assert rule.inputs["priority"] - 41000 == (header.inputs["priority"] - 1000) % 4000
+    rules = alb_eval.rules_from_registrations(gray_cookie)
+    default_tg = lower[BOOT_REF]["DefaultTargetGroupArn"]
+    # An RFC 6265 Cookie header, the pair anywhere; HTTP/2 may split cookies over several lines.
+    reach = {
+        "beta=gray": tg,
+        "sid=1; beta=gray": tg,
+        "sid=1; beta=gray; theme=dark": tg,
+        "sid=1;beta=gray": tg,
+        "beta=gray2": default_tg,
+        "xbeta=gray": default_tg,
+        "beta=gra": default_tg,
+        "beta=gray=1": default_tg,
+        "": default_tg,
+    }
+    for value, expected in reach.items():
+        for semantics in routing.rules.ALL_SEMANTICS:
+            assert alb_eval.evaluate(rules, default_tg, {"cookie": value}, semantics) == expected, (value, semantics)
+    split = [("cookie", "sid=1"), ("cookie", "beta=gray")]
+    assert {alb_eval.evaluate(rules, default_tg, split, s) for s in routing.rules.ALL_SEMANTICS} == {tg}
+    # The header still works, and the pack accepts the cookie rule.
+    assert alb_eval.evaluate(rules, default_tg, {"tracestate": "ctx=lane:gray"}) == tg
+    assert run_policies(gray_cookie, PACK).violations == []
+
+
+def test_longest_cookie_pattern_fits_alb_limits():
+    name, value = "n" * 40, "v" * 40
+    [conds] = [routing.cookie.cookie_conditions(name, value)]
+    [rule] = routing.rules.rules_from_conditions([conds], [41000], "tg")
+    routing.rules.validate_rules([rule])
+    assert len(routing.cookie.cookie_pattern(name, value)) == 7 + 6 + 81 + 6 + 7  # 107 <= 128
+
+
+@pytest.mark.parametrize("value", ["beta", "Beta=gray", "beta=gr ay", "beta=", "=gray", "a=" + "b" * 41, "beta=gr.ay"])
+def test_bad_cookie_fails_before_anything_registers(value, reads):  # noqa: F811
+    with pytest.raises(MultilaneError, match="is not name=value") as err:
+        run_stack("user-api-dev-gray", config={"cookie": value})
+    assert_nothing_registered(err, reads)
+
+
+def test_cookie_on_the_default_lane_is_refused(reads):  # noqa: F811
+    with pytest.raises(MultilaneError, match="multilane:cookie is set but the default lane") as err:
+        run_stack("user-api-dev-default", config={"cookie": "beta=x"})
+    assert_nothing_registered(err, reads)
+
+
+@pytest.mark.parametrize(
+    ("conditions", "priority", "policy", "says"),
+    [
+        (
+            [{"http_header": {"http_header_name": "cookie", "values": ["*beta=gray*"]}}],
+            41500,
+            "lane-rules-own-lane",
+            "not one whole-pair pattern",
+        ),
+        (
+            routing.cookie.cookie_conditions("beta", "gray"),
+            30000,
+            "lane-rule-priority-band",
+            "cookie band 41000..44999",
+        ),
+    ],
+)
+def test_pack_refuses_a_loose_or_misplaced_cookie_rule(conditions, priority, policy, says):
+    def program(_stack, _params):
+        tg = aws.lb.TargetGroup("tg", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1", tags=GRAY)
+        aws.lb.ListenerRule(
+            "cookie",
+            listener_arn="arn:listener",
+            priority=priority,
+            conditions=conditions,
+            actions=[{"type": "forward", "target_group_arn": tg.arn}],
+            tags=GRAY,
+        )
+
+    result = run_policies(run_stack("user-api-dev-gray", program=program), PACK)
+    found = [v.message for v in result.violations if v.policy == policy]
+    assert len(found) == 1 and says in found[0], [(v.policy, v.message) for v in result.violations]

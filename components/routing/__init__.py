@@ -61,10 +61,11 @@ tracestate alone allows 99 lanes and tracestate + baggage allows 50.
 Priorities. Carrier i uses band i: tracestate rules live in 1000..20999,
 baggage rules in 21000..40999, at the same offset (the lane's slot). So every
 tracestate rule is evaluated before every baggage rule: a request whose two
-headers name different lanes goes where tracestate says. 1..999,
-41000..44999 and 50000 are never allocated (room for operators' own rules);
-45000..49999 is the band of progressive promotion's weighted rule
-(``weighted.WEIGHTED_BAND``, after every header rule). A lane's
+headers name different lanes goes where tracestate says. 1..999 and
+50000 are never allocated (room for operators' own rules); 41000..44999
+holds lanes' optional cookie rules (``cookie.COOKIE_BAND``) and
+45000..49999 progressive promotion's weighted rule (``weighted.WEIGHTED_BAND``,
+after every header rule). A lane's
 home slot is a hash of service and lane, so a redeploy gets the same
 priority with no state. When the home slot is held by another lane (a hash
 collision, or a hand-made rule), the probe sequence home, home+1, home+2, ...
@@ -77,6 +78,6 @@ winner's slot is now taken, the loser moves on along its own probe
 sequence). No lock between lane stacks is needed.
 """
 
-from . import carriers, limits, priorities, rules, weighted
+from . import carriers, cookie, limits, priorities, rules, weighted
 
-__all__ = ["carriers", "limits", "priorities", "rules", "weighted"]
+__all__ = ["carriers", "cookie", "limits", "priorities", "rules", "weighted"]

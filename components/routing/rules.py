@@ -207,7 +207,8 @@ def header_lines(headers: Headers, name: str, semantics: Semantics = Semantics()
     if semantics.strip_ows:
         lines = [line.strip(" \t") for line in lines]
     if semantics.header_lines == "joined" and lines:
-        lines = [", ".join(lines)]
+        # RFC 9113 8.2.3: split cookie fields are joined with "; ", other fields with ", ".
+        lines = [("; " if name.lower() == "cookie" else ", ").join(lines)]
     return lines
 
 

@@ -44,7 +44,7 @@ ALB_TUPLE_WEIGHT_MAX = 999
 CATCH_ALL_PATH = "*"
 
 # The band after every header rule (tracestate 1000..20999, baggage
-# 21000..40999) and after the operators' own room at 41000..44999.
+# 21000..40999, cookie 41000..44999).
 WEIGHTED_BAND = range(45000, 50000)
 
 

@@ -51,3 +51,6 @@ class AppLaneArgs:
     # and the priority of the weighted catch-all rule (0 and None: no rule).
     weight: int = 0
     weighted_priority: int | None = None
+    # A cookie route (components/routing/cookie.py): its conditions and priority.
+    cookie_conditions: list[dict] | None = None
+    cookie_priority: int | None = None

@@ -133,6 +133,15 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
         )
     else:
         priorities = []
+    if config.cookie and lane == naming.DEFAULT_LANE:
+        raise MultilaneError(
+            f"stacks/Pulumi.{target.stack}.yaml: multilane:cookie is set but the default lane takes every request "
+            "no rule takes; set the cookie on another lane, or remove it"
+        )
+    cookie_conditions = cookie_priority = None
+    if config.cookie and priorities:
+        cookie_conditions = routing.cookie.cookie_conditions(*config.cookie, svc.lane_header_source_cidrs)
+        cookie_priority = routing.cookie.cookie_priority(priorities[0], routing.priorities.band(0).start)
     if config.weight and lane == naming.DEFAULT_LANE:
         raise MultilaneError(
             f"stacks/Pulumi.{target.stack}.yaml: multilane:weight is {config.weight} but the default lane already "
@@ -172,6 +181,8 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             sleep=infra.lanes.sleep,
             weight=config.weight,
             weighted_priority=routing.weighted.weighted_priority(service, lane) if config.weight else None,
+            cookie_conditions=cookie_conditions,
+            cookie_priority=cookie_priority,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

@@ -64,6 +64,18 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
         )
         for i, (conditions, priority) in enumerate(zip(args.rule_conditions, args.rule_priorities, strict=True))
     ]
+    if args.cookie_conditions and args.cookie_priority is not None:
+        rules.append(
+            aws.lb.ListenerRule(
+                "cookie",
+                listener_arn=args.listener_arn,
+                priority=args.cookie_priority,
+                conditions=args.cookie_conditions,
+                actions=[{"type": "forward", "target_group_arn": tg.arn}],
+                tags=tags,
+                opts=child,
+            )
+        )
     if args.weight and args.weighted_priority is not None:
         rules.append(
             aws.lb.ListenerRule(
