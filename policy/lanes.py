@@ -44,8 +44,8 @@ DESCRIPTION = (
 BAND_NAME = "lane-rule-priority-band"
 DESCRIPTION_BAND = (
     "Lane rule priorities stay in the lane band: the rule carrying carrier i (tracestate, baggage) takes a "
-    "priority in routing.priorities.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999, 41000-44999 and 50000 "
-    "to operators (45000-49999 is progressive promotion's weighted band) and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
+    "priority in routing.priorities.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 50000 to "
+    "operators (41000-44999: cookie rules, 45000-49999: progressive promotion's weighted rule) and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
     "multilane:priority or pin one inside the band (routing.priorities.allocate_priorities)."
 )
 
