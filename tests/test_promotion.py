@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from automation import promotion
@@ -422,3 +424,26 @@ def test_cloudwatch_source_reads_alb_metrics_and_lane_alarms():
         assert source(60).alarms_firing == ()  # an alarm that exists but is OK is not firing
         cw.set_alarm_state(AlarmName="user-api-dev-gray-target-5xx-percent", StateValue="ALARM", StateReason="t")
         assert source(60).alarms_firing == ("user-api-dev-gray-target-5xx-percent",)
+
+
+# --- params: the promotion block ---------------------------------------------------------
+
+
+def test_params_promotion_defaults_and_refusals(params_dir):
+    from components import params
+    from tests.conftest import edit_json
+
+    p = params.load_service("user-api", "dev", params_dir).promotion
+    assert (p.steps, p.bake_seconds, p.poll_seconds, p.stickiness_seconds) == ([10, 50, 100], 300, 60, 3600)
+    path = params_dir / "user-api-dev.json"
+    for block, says in [
+        ({"steps": [10, 5, 100]}, "field 'promotion.steps': [10, 5, 100] does not rise step by step"),
+        ({"steps": [10, 50]}, "ends at 50; end at 100"),
+        ({"stickinessSeconds": 604801}, "field 'promotion.stickinessSeconds'"),
+        ({"breachPolls": 4}, "breachPolls 4 exceeds windowPolls 3"),
+        ({"maxP99Ratio": "1.5"}, "field 'promotion.maxP99Ratio'"),
+    ]:
+        edit_json(path, lambda d, block=block: d.update(promotion=block))
+        with pytest.raises(MultilaneError, match=re.escape(says)) as err:
+            params.load_service("user-api", "dev", params_dir)
+        assert str(err.value).startswith("params/user-api-dev.json: field 'promotion")
