@@ -127,7 +127,13 @@ def check_capacity(backend: Backend, target: Target, params_dir: Path) -> None:
     names = [t.lane for t, _ in live_lanes(backend, target.service, target.env, params_dir) if t.lane]
     svc = params.load_service(target.service, target.env, params_dir)
     try:
-        routing.check_capacity(names, list(svc.lane_carriers), lane=target.lane)
+        # A lane being promoted holds one more rule (its weighted rule), and so
+        # does every lane routed by a cookie too (#15).
+        from automation.promotion import lanes_with, weighted_lanes
+
+        extra = 1 if weighted_lanes(backend, target.service, target.env, params_dir) else 0
+        extra += len(lanes_with(backend, target.service, target.env, "multilane:cookie", params_dir))
+        routing.check_capacity(names, list(svc.lane_carriers), lane=target.lane, extra_rules=extra)
     except MultilaneError as err:
         # Only a refusal reads every lane's stack tags (one CLI call each).
         held = lanes_oldest_first(backend, target.service, target.env, params_dir)

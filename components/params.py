@@ -525,6 +525,42 @@ class AlarmThresholds(StrictModel):
     period_seconds: Literal[10, 30, 60, 300] = 60
 
 
+class PromotionParams(StrictModel):
+    """Progressive promotion (issue #15, automation/promotion.py): the weighted
+    rule's stickiness, the default steps and bake, and the gate that compares
+    the lane with the default lane. Every field has a default."""
+
+    # ALB TargetGroupStickinessConfig.DurationSeconds: 1..604800 (7 days).
+    stickiness_seconds: int = Field(default=3600, ge=1, le=604800)
+    steps: list[int] = Field(default_factory=lambda: [10, 50, 100], min_length=1, max_length=20)
+    bake_seconds: int = Field(default=300, ge=0, le=86400)
+    poll_seconds: int = Field(default=60, ge=10, le=3600)
+    max_5xx_percent_over_default: float = Field(default=1.0, ge=0, le=100, alias="max5xxPercentOverDefault")
+    max_p99_ratio: float = Field(default=1.5, ge=1, le=100, alias="maxP99Ratio")
+    min_p99_delta_ms: float = Field(default=50.0, ge=0, le=600000, alias="minP99DeltaMs")
+    min_requests: int = Field(default=20, ge=0)
+    breach_polls: int = Field(default=2, ge=1, le=10)
+    window_polls: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, v: list[int]) -> list[int]:
+        from .routing.weighted import steps_problem
+
+        problem = steps_problem(v)
+        if problem:
+            raise ValueError(f"{v} {problem}")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> PromotionParams:
+        if self.breach_polls > self.window_polls:
+            raise ValueError(
+                f"breachPolls {self.breach_polls} exceeds windowPolls {self.window_polls}; no window could breach"
+            )
+        return self
+
+
 class ServiceParams(StrictModel):
     container_port: int = Field(ge=1, le=65535)
     cpu: int = 256
@@ -552,6 +588,7 @@ class ServiceParams(StrictModel):
     writable_paths: list[str] = Field(default_factory=list, max_length=10)
     app: AppSource
     alarms: AlarmThresholds = AlarmThresholds()
+    promotion: PromotionParams = PromotionParams()
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
     # baggage (lane=X) optionally. Each carrier costs listener rules.
     lane_carriers: list[Literal["tracestate", "baggage"]] = Field(default_factory=lambda: ["tracestate"], min_length=1)

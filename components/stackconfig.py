@@ -28,7 +28,9 @@ _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # expiresAt, a stack file may set ttlHours and protected.
 LIFETIME_KEYS = ("createdAt", "expiresAt", "ttlHours", "protected")
 # The multilane:* keys Pulumi.yaml declares and the program reads.
-KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS)
+# Progressive promotion (components/routing/weighted.py): the lane's weighted share.
+# A lane's optional cookie route (components/routing/cookie.py).
+KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS, "weight", "cookie")
 
 
 def check_key(key: str, prefix: str) -> str:
@@ -47,6 +49,8 @@ class StackConfig:
     priority: int | None = None
     created_at: str | None = None
     expires_at: str | None = None
+    weight: int = 0
+    cookie: tuple[str, str] | None = None
 
 
 def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) -> StackConfig:
@@ -87,12 +91,18 @@ def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) 
         lifetime.parse_ttl(str(raw[lifetime.TTL_HOURS_KEY]), f"{where}{lifetime.TTL_HOURS_KEY}")
     if raw.get(lifetime.PROTECTED_KEY):
         lifetime.parse_flag(str(raw[lifetime.PROTECTED_KEY]), f"{where}{lifetime.PROTECTED_KEY}")
+    from .routing import cookie, weighted
+
+    weight = weighted.parse_weight(raw.get(weighted.WEIGHT_KEY), where=f"{where}{weighted.WEIGHT_KEY}")
+    lane_cookie = cookie.parse_cookie(raw.get(cookie.COOKIE_KEY), where=f"{where}{cookie.COOKIE_KEY}")
     return StackConfig(
         org=org,
         image_uri=image,
         priority=priority,
         created_at=times[lifetime.CREATED_AT_KEY],
         expires_at=times[lifetime.EXPIRES_AT_KEY],
+        weight=weight,
+        cookie=lane_cookie,
     )
 
 

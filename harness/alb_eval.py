@@ -12,7 +12,9 @@ cannot rely on something AWS refuses.
 from __future__ import annotations
 
 import ipaddress
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.routing.rules import (
@@ -23,7 +25,8 @@ from components.routing.rules import (
     RuleError,
     Semantics,
     condition_holds,
-    forward_target,
+    forward,
+    path_holds,
     validate_rules,
 )
 
@@ -40,12 +43,20 @@ def source_holds(rule: Rule, source_ip: str | None) -> bool:
 
 
 def matching_rule(
-    rules: Sequence[Rule], headers: Headers, semantics: Semantics = DEFAULT_SEMANTICS, source_ip: str | None = None
+    rules: Sequence[Rule],
+    headers: Headers,
+    semantics: Semantics = DEFAULT_SEMANTICS,
+    source_ip: str | None = None,
+    path: str = "/",
 ) -> Rule | None:
     """The rule that wins (lowest priority whose conditions all hold), if any."""
     validate_rules(rules)
     for rule in sorted(rules, key=lambda r: r.priority):
-        if all(condition_holds(c, headers, semantics) for c in rule.conditions) and source_holds(rule, source_ip):
+        if (
+            all(condition_holds(c, headers, semantics) for c in rule.conditions)
+            and source_holds(rule, source_ip)
+            and path_holds(rule, path)
+        ):
             return rule
     return None
 
@@ -57,9 +68,66 @@ def evaluate(
     semantics: Semantics = DEFAULT_SEMANTICS,
     source_ip: str | None = None,
 ) -> str:
-    """The target group a request with ``headers`` (from ``source_ip``) reaches."""
+    """The target group a request with ``headers`` (from ``source_ip``) reaches.
+
+    A weighted rule picks by chance: use :func:`route` with a :class:`Client`."""
     rule = matching_rule(rules, headers, semantics, source_ip)
+    if rule is not None and rule.forward:
+        raise RuleError(
+            f"rule at priority {rule.priority} forwards weighted; route it with alb_eval.route and a Client"
+        )
     return rule.target if rule else default_target
+
+
+@dataclass
+class Client:
+    """One user agent: it keeps the cookie ALB sets for target-group stickiness
+    (``AWSALBTG``) and sends it back, so within the duration a sticky weighted
+    rule sends it to the target group it got the first time."""
+
+    rng: random.Random
+    # (listener, priority) of the rule -> (target group, expiry time)
+    cookies: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)
+
+
+def pick_weighted(groups: Sequence[tuple[str, int]], rng: random.Random) -> str:
+    """ALB's weighted choice: each target group with probability weight / sum."""
+    total = sum(w for _, w in groups)
+    point = rng.random() * total
+    for arn, weight in groups:
+        if point < weight:
+            return arn
+        point -= weight
+    return next(arn for arn, w in reversed(groups) if w)
+
+
+def route(
+    rules: Sequence[Rule],
+    default_target: str,
+    headers: Headers,
+    client: Client,
+    *,
+    now: float = 0.0,
+    semantics: Semantics = DEFAULT_SEMANTICS,
+    source_ip: str | None = None,
+    path: str = "/",
+) -> str:
+    """Like :func:`evaluate`, with weighted forwards: the client's stickiness
+    cookie wins while it is valid and names a group of the rule; otherwise a
+    weighted pick, remembered when the rule is sticky."""
+    rule = matching_rule(rules, headers, semantics, source_ip, path)
+    if rule is None:
+        return default_target
+    if not rule.forward:
+        return rule.target
+    key = (rule.listener, rule.priority)
+    kept = client.cookies.get(key)
+    if rule.stickiness_seconds and kept and kept[1] > now and kept[0] in {arn for arn, _ in rule.forward}:
+        return kept[0]
+    chosen = pick_weighted(rule.forward, client.rng)
+    if rule.stickiness_seconds:
+        client.cookies[key] = (chosen, now + rule.stickiness_seconds)
+    return chosen
 
 
 def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
@@ -73,12 +141,16 @@ def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
         inputs = reg.inputs
         conditions = []
         sources: tuple[str, ...] = ()
+        paths: tuple[str, ...] = ()
         for cond in inputs.get("conditions") or []:
-            unsupported = set(cond) - {"httpHeader", "sourceIp"}
+            unsupported = set(cond) - {"httpHeader", "sourceIp", "pathPattern"}
             if unsupported:
                 raise RuleError(f"{reg.name}: condition {sorted(unsupported)} is not modelled")
             if "sourceIp" in cond:
                 sources += tuple(cond["sourceIp"]["values"])
+                continue
+            if "pathPattern" in cond:
+                paths += tuple(cond["pathPattern"]["values"])
                 continue
             hh = cond["httpHeader"]
             conditions.append(
@@ -90,10 +162,19 @@ def rules_from_registrations(recording_or_registrations: Any) -> list[Rule]:
             )
         if "priority" not in inputs:
             raise RuleError(f"{reg.name}: no priority (ALB would pick the next free one; multilane always sets it)")
-        target = forward_target(
+        target, groups, sticky = forward(
             inputs.get("actions") or [], type_key="type", arn_key="targetGroupArn", fwd_key="forward"
         )
         out.append(
-            Rule(int(inputs["priority"]), tuple(conditions), target, str(inputs.get("listenerArn", "")), sources)
+            Rule(
+                int(inputs["priority"]),
+                tuple(conditions),
+                target,
+                str(inputs.get("listenerArn", "")),
+                sources,
+                paths,
+                groups,
+                sticky,
+            )
         )
     return out

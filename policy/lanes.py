@@ -28,9 +28,11 @@ from pulumi_policy import (
 
 from components import naming, routing
 from components.errors import MultilaneError
+from components.layers.lane.args import BOOT_DEFAULT_TG_PROP
 
 from .facts import PackContext, as_list, get
 from .layers import LISTENER_RULE, TARGET_GROUP
+from .network import LANE_COMPONENT
 
 NAME = "lane-rules-own-lane"
 DESCRIPTION = (
@@ -42,8 +44,8 @@ DESCRIPTION = (
 BAND_NAME = "lane-rule-priority-band"
 DESCRIPTION_BAND = (
     "Lane rule priorities stay in the lane band: the rule carrying carrier i (tracestate, baggage) takes a "
-    "priority in routing.priorities.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 41000-50000 "
-    "to operators and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
+    "priority in routing.priorities.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 50000 to "
+    "operators (41000-44999: cookie rules, 45000-49999: progressive promotion's weighted rule) and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
     "multilane:priority or pin one inside the band (routing.priorities.allocate_priorities)."
 )
 
@@ -53,6 +55,15 @@ FORWARD_DESCRIPTION = (
     "to another lane's (or the default) target group would send X's requests to a different version. Fix: "
     "forward to the target group created in the same lane stack (actions=[{type: forward, target_group_arn: "
     "tg.arn}])."
+)
+
+WEIGHTED_NAME = "lane-weighted-rule-splits-default-and-own"
+WEIGHTED_DESCRIPTION = (
+    "A lane's weighted rule (progressive promotion, multilane:weight) matches every request with path-pattern '*', "
+    "sits in the weighted band after every header rule (components.routing.weighted.WEIGHTED_BAND) and forwards, "
+    "sticky, to exactly two target groups: the boot stack's default target group and the lane's own. Anything "
+    "else would hand ordinary traffic to another lane or a foreign group. Fix: build it with "
+    "routing.weighted.catch_all_conditions() and routing.weighted.weighted_forward(default_tg, own_tg, weight, s)."
 )
 
 _NAMED_LANE = re.compile(r"ctx=lane:([a-z0-9-]*[a-z0-9])|lane(?:\[ \\t\]\*)?=(?:\[ \\t\]\*)?([a-z0-9-]*[a-z0-9])")
@@ -172,9 +183,78 @@ def check_rule(lane: str, carriers: Sequence[str], conditions: Any, source_cidrs
     )
 
 
+def weighted_groups(actions: Any) -> list[tuple[Any, Any]] | None:
+    """(arn, weight) of a forward action to several target groups, or None for
+    any other rule (a plain forward to one group)."""
+    acts = as_list(actions)
+    if len(acts) != 1:
+        return None
+    groups = as_list(get(acts[0], "forward", "targetGroups"))
+    if len(groups) < 2:
+        return None
+    return [(get(g, "arn"), get(g, "weight")) for g in groups]
+
+
+def is_weighted(props: Any) -> bool:
+    """A rule that forwards to several target groups (progressive promotion's
+    weighted rule, or something posing as one)."""
+    return weighted_groups(get(props, "actions")) is not None
+
+
+def check_weighted(lane: str, props: Any) -> str | None:
+    """Why a weighted rule is not progressive promotion's rule (or None)."""
+    if lane == naming.DEFAULT_LANE:
+        return "is a weighted rule in the default lane's stack; only a lane being promoted may carry one"
+    expected = camel_conditions(routing.weighted.catch_all_conditions())
+    if plain(get(props, "conditions")) != expected:
+        return f"is a weighted rule whose conditions are not exactly {expected}"
+    groups = weighted_groups(get(props, "actions"))
+    if groups is None or len(groups) != 2:
+        return "is a weighted rule that does not forward to exactly two target groups"
+    weights = [w for _, w in groups]
+    if all(isinstance(w, int | float) for w in weights) and sum(weights) != routing.weighted.WEIGHT_MAX:
+        return f"is a weighted rule whose weights {weights} do not add up to 100"
+    enabled = get(as_list(get(props, "actions"))[0], "forward", "stickiness", "enabled")
+    if enabled is not True:
+        return "is a weighted rule without target-group stickiness, so a user would flip between versions"
+    priority = get(props, "priority")
+    if priority is None or int(priority) not in routing.weighted.WEIGHTED_BAND:
+        band = routing.weighted.WEIGHTED_BAND
+        return f"is a weighted rule at priority {priority}, outside the weighted band {band.start}..{band.stop - 1}"
+    return None
+
+
+def is_cookie_rule(conditions: Any) -> bool:
+    names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
+    return routing.cookie.COOKIE_HEADER in names
+
+
+def check_cookie_rule(lane: str, conditions: Any, source_cidrs: Sequence[str] = ()) -> str | None:
+    """Why a cookie rule is not exactly routing.cookie.cookie_conditions(name, value) (or None)."""
+    if lane == naming.DEFAULT_LANE:
+        return "the default lane is the listener's default action and must not add a listener rule"
+    headers = [get(c, "httpHeader") for c in as_list(conditions) if get(c, "httpHeader") is not None]
+    regexes = [str(r) for h in headers for r in as_list(get(h, "regexValues"))]
+    pair = routing.cookie.cookie_of_pattern(regexes[0]) if len(headers) == 1 and len(regexes) == 1 else None
+    if pair is None:
+        return (
+            "is a cookie rule whose condition is not one whole-pair pattern of routing.cookie.cookie_pattern "
+            "(a looser match would also capture other cookies)"
+        )
+    expected = camel_conditions(routing.cookie.cookie_conditions(*pair, source_cidrs))
+    if plain(conditions) != expected:
+        return f"is a cookie rule whose conditions are not exactly {expected} (laneHeaderSourceCidrs apply to it too)"
+    return None
+
+
 def check_priority(priority: Any, conditions: Any) -> str | None:
     if priority is None:
         return "has no priority: AWS would pick the lowest free one, outside the lane band"
+    if is_cookie_rule(conditions):
+        band = routing.cookie.COOKIE_BAND
+        if int(priority) not in band:
+            return f"has priority {int(priority)}, outside the cookie band {band.start}..{band.stop - 1}"
+        return None
     names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
     carrier = next((n for n in names if n in routing.carriers.CARRIERS), None)
     index = routing.carriers.CARRIERS.index(carrier) if carrier else 0
@@ -199,11 +279,16 @@ def policies(ctx: PackContext) -> list[Policy]:
         if target is None:
             return  # a rule outside a lane stack is the layer policy's business
         assert target.lane is not None and target.service is not None
+        if is_weighted(args.props):
+            return  # the weighted rule's own policy checks it
         svc = ctx.service(target.service, target.env)
         carriers = svc.lane_carriers if svc else [routing.carriers.TRACESTATE]
         try:
             sources = svc.lane_header_source_cidrs if svc else []
-            problem = check_rule(target.lane, carriers, args.props.get("conditions"), sources)
+            if is_cookie_rule(args.props.get("conditions")):
+                problem = check_cookie_rule(target.lane, args.props.get("conditions"), sources)
+            else:
+                problem = check_rule(target.lane, carriers, args.props.get("conditions"), sources)
         except MultilaneError as err:
             problem = f"cannot be checked: {err}"
         if problem:
@@ -211,7 +296,7 @@ def policies(ctx: PackContext) -> list[Policy]:
 
     def priority_band(args: ResourceValidationArgs, report: ReportViolation) -> None:
         target = lane_target(args)
-        if target is None:
+        if target is None or is_weighted(args.props):
             return
         problem = check_priority(args.props.get("priority"), args.props.get("conditions"))
         if problem:
@@ -228,6 +313,11 @@ def policies(ctx: PackContext) -> list[Policy]:
             # came from: it must be a target group of this very stack.
             sources = rule.property_dependencies.get("actions", [])
             own = [d for d in sources if d.resource_type == TARGET_GROUP]
+            if is_weighted(rule.props):
+                problem = weighted_forward_problem(rule, own, args.resources)
+                if problem:
+                    report(f"listener rule {rule.name} of lane {target.lane!r} {problem}", rule.urn)
+                continue
             if len(own) != 1 or len(sources) != 1 or len(as_list(get(rule.props, "actions"))) != 1:
                 report(
                     f"listener rule {rule.name} of lane {target.lane!r} does not forward to exactly one target "
@@ -235,8 +325,51 @@ def policies(ctx: PackContext) -> list[Policy]:
                     rule.urn,
                 )
 
+    def weighted_rule(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        target = lane_target(args)
+        if target is None or not is_weighted(args.props):
+            return
+        assert target.lane is not None
+        problem = check_weighted(target.lane, args.props)
+        if problem:
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+
     return [
         ResourceValidationPolicy(NAME, DESCRIPTION, own_lane, EnforcementLevel.MANDATORY),
+        ResourceValidationPolicy(WEIGHTED_NAME, WEIGHTED_DESCRIPTION, weighted_rule, EnforcementLevel.MANDATORY),
         ResourceValidationPolicy(BAND_NAME, DESCRIPTION_BAND, priority_band, EnforcementLevel.MANDATORY),
         StackValidationPolicy(FORWARD_NAME, FORWARD_DESCRIPTION, forward, EnforcementLevel.MANDATORY),
     ]
+
+
+def weighted_forward_problem(rule: Any, own: list[Any], resources: Sequence[Any]) -> str | None:
+    """A weighted rule forwards to the lane's own target group (a dependency
+    on a target group of this stack) and to the boot default target group
+    (the lane component's ``bootDefaultTargetGroupArn`` input), nothing else.
+    Unknown values (a preview before the target group exists) are not judged."""
+    groups = weighted_groups(get(rule.props, "actions")) or []
+    if len(own) != 1:
+        return "is a weighted rule that does not forward to exactly one target group of its own stack"
+    own_arn = get(own[0].props, "arn")
+    boot_default = next(
+        (
+            get(r.props, BOOT_DEFAULT_TG_PROP)
+            for r in resources
+            if r.resource_type == LANE_COMPONENT and get(r.props, BOOT_DEFAULT_TG_PROP) is not None
+        ),
+        None,
+    )
+    arns = [a for a, _ in groups]
+    known = [a for a in arns if isinstance(a, str) and a]
+    allowed = {a for a in (own_arn, boot_default) if isinstance(a, str) and a}
+    strangers = [a for a in known if a not in allowed]
+    if boot_default is not None and own_arn and strangers:
+        return (
+            f"is a weighted rule that forwards to {strangers[0]}, which is neither the lane's own target group nor "
+            "the boot stack's default target group"
+        )
+    if isinstance(boot_default, str) and boot_default and len(known) == len(arns) and boot_default not in known:
+        return "is a weighted rule that does not forward to the boot stack's default target group"
+    if boot_default is None:
+        return "is a weighted rule in a lane whose component does not name the boot default target group"
+    return None

@@ -190,11 +190,11 @@ def test_registration_adapter_refuses_what_it_does_not_model() -> None:
             "path",
             listener_arn="arn:l",
             priority=3,
-            conditions=[{"path_pattern": {"values": ["/x"]}}],
+            conditions=[{"host_header": {"values": ["x.example.com"]}}],
             actions=[{"type": "forward", "target_group_arn": "arn:tg"}],
         )
 
-    with pytest.raises(RuleError, match="pathPattern"):
+    with pytest.raises(RuleError, match="hostHeader"):
         alb_eval.rules_from_registrations(run_stack("user-api-dev-gray", program=program))
 
 
@@ -257,12 +257,12 @@ def test_describe_rules_adapter_refuses_unmodelled_conditions() -> None:
         "Rules": [
             {
                 "Priority": "1",
-                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x"]}}],
+                "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["x.example.com"]}}],
                 "Actions": [{"Type": "forward", "TargetGroupArn": "t"}],
             }
         ]
     }
-    with pytest.raises(RuleError, match="path-pattern"):
+    with pytest.raises(RuleError, match="host-header"):
         routing.rules.rules_from_describe_rules(response)
     with pytest.raises(RuleError, match="no default rule"):
         routing.rules.default_target_from_describe_rules(response)

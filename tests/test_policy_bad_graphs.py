@@ -726,6 +726,18 @@ BAD_GRAPHS: dict[str, tuple[str, Callable[[], object]]] = {
         "user-api-dev-gray",
         lambda: _rule(routing.carriers.lane_rule_conditions("blue", ["tracestate"])[0]),
     ),
+    # Progressive promotion's weighted rule outside its band (tests/test_weighted_lane.py has the rest).
+    "lane-weighted-rule-splits-default-and-own": (
+        "user-api-dev-gray",
+        lambda: aws.lb.ListenerRule(
+            "weighted",
+            listener_arn="arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:listener/app/x/1/2",
+            priority=IN_BAND,
+            conditions=routing.weighted.catch_all_conditions(),
+            actions=[routing.weighted.weighted_forward("arn:default", "arn:own", 10, 60)],
+            tags=GRAY,
+        ),
+    ),
     "lane-rules-forward-to-own-target-group": (
         "user-api-dev-gray",
         lambda: _rule(routing.carriers.lane_rule_conditions("gray", ["tracestate"])[0], target="arn:aws:tg/other"),

@@ -42,6 +42,8 @@ class Seams:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: Any = field(default_factory=lambda: os.environ)
     clock: Any = _utc_now  # () -> aware datetime: lane lifetimes, reap
+    # (runner, service, env, lane) -> automation.promotion.MetricsSource; None: CloudWatch
+    metrics: Any = None
 
 
 SEAMS = Seams()

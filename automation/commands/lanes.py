@@ -7,6 +7,7 @@ import json
 import time
 
 from automation import lifecycle
+from automation.commands import promote as promote_command
 from automation.commands.common import SEAMS, add_common, make_runner, report
 
 
@@ -17,9 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Promote a lane (e.g. gray) to the default lane. The default lane is updated and stable before "
         "the source lane is destroyed and its stack removed.",
     )
-    p.add_argument("service_env", metavar="<service>-<env>", help="e.g. user-api-dev")
-    p.add_argument("from_lane", metavar="<from-lane>", help="the lane whose image becomes the default, e.g. gray")
+    p.add_argument(
+        "service_env", metavar="<service>-<env>", help="e.g. user-api-dev (or a lane stack, user-api-dev-gray)"
+    )
+    p.add_argument(
+        "from_lane", nargs="?", metavar="<from-lane>", help="the lane whose image becomes the default, e.g. gray"
+    )
     p.add_argument("--keep-source", action="store_true", help="keep the source lane after promotion")
+    promote_command.add_arguments(p)
     add_common(p, parallel=False)
     p.set_defaults(func=run_promote)
 
@@ -47,12 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_promote(args: argparse.Namespace) -> int:
+    if promote_command.wanted(args):  # progressive promotion (issue #15)
+        return promote_command.run(args)
     start = time.monotonic()
-    service, env = lifecycle.service_env(args.service_env)
+    service, env, from_lane = promote_command.service_env_lane(args)
     runner = make_runner(args)
-    outcomes = lifecycle.promote(
-        runner, service, env, args.from_lane, keep_source=args.keep_source, waiter=SEAMS.waiter
-    )
+    outcomes = lifecycle.promote(runner, service, env, from_lane, keep_source=args.keep_source, waiter=SEAMS.waiter)
     return report("promote", args, runner, outcomes, start)
 
 

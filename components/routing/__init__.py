@@ -3,7 +3,8 @@
 Pure functions (no Pulumi), one module per concern: ``carriers`` (the headers
 that name a lane and their rule conditions), ``priorities`` (bands, slots,
 allocation, capacity), ``rules`` (what an ALB rule is, when its conditions
-hold, reading rules back from ``describe_rules``) and ``limits`` (ALB quotas).
+hold, reading rules back from ``describe_rules``), ``limits`` (ALB quotas) and
+``weighted`` (progressive promotion's weighted catch-all rule, issue #15).
 The lane layer turns their results into ``aws.lb.ListenerRule`` resources,
 the runner calls ``priorities.allocate_priorities`` against the live listener,
 and the tests replay the rules through ``harness.alb_eval``.
@@ -61,7 +62,10 @@ Priorities. Carrier i uses band i: tracestate rules live in 1000..20999,
 baggage rules in 21000..40999, at the same offset (the lane's slot). So every
 tracestate rule is evaluated before every baggage rule: a request whose two
 headers name different lanes goes where tracestate says. 1..999 and
-41000..50000 are never allocated (room for operators' own rules). A lane's
+50000 are never allocated (room for operators' own rules); 41000..44999
+holds lanes' optional cookie rules (``cookie.COOKIE_BAND``) and
+45000..49999 progressive promotion's weighted rule (``weighted.WEIGHTED_BAND``,
+after every header rule). A lane's
 home slot is a hash of service and lane, so a redeploy gets the same
 priority with no state. When the home slot is held by another lane (a hash
 collision, or a hand-made rule), the probe sequence home, home+1, home+2, ...
@@ -74,6 +78,6 @@ winner's slot is now taken, the loser moves on along its own probe
 sequence). No lock between lane stacks is needed.
 """
 
-from . import carriers, limits, priorities, rules
+from . import carriers, cookie, limits, priorities, rules, weighted
 
-__all__ = ["carriers", "limits", "priorities", "rules"]
+__all__ = ["carriers", "cookie", "limits", "priorities", "rules", "weighted"]

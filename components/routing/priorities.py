@@ -107,15 +107,30 @@ def allocate_priorities(
 # --- capacity -----------------------------------------------------------------
 
 
-def max_lanes(carriers: Sequence[str], *, rules_per_alb: int = ALB_RULES_PER_ALB) -> int:
+def max_lanes(carriers: Sequence[str], *, rules_per_alb: int = ALB_RULES_PER_ALB, extra_rules: int = 0) -> int:
     """Lanes besides ``default`` one service's ALB can hold with these carriers.
 
     Each such lane has one target group (100 per ALB, fixed, one of them the
     default lane's) and one rule per carrier (``rules_per_alb`` per ALB,
-    default quota 100, adjustable).
+    default quota 100, adjustable). ``extra_rules`` are rules no carrier
+    needs: the weighted rule of a lane being promoted (components/routing/weighted.py).
     """
     per_lane = len(canonical_carriers(carriers))
-    return min(ALB_TARGET_GROUPS_PER_ALB - 1, rules_per_alb // per_lane)
+    return min(ALB_TARGET_GROUPS_PER_ALB - 1, (rules_per_alb - extra_rules) // per_lane)
+
+
+def check_weighted_fits(
+    existing_lanes: Collection[str], carriers: Sequence[str], *, lane: str, rules_per_alb: int = ALB_RULES_PER_ALB
+) -> None:
+    """Raise when the weighted rule of ``lane`` (one more rule on the ALB) would not fit."""
+    per_lane = len(canonical_carriers(carriers))
+    used = per_lane * len({x for x in existing_lanes if x != naming.DEFAULT_LANE})
+    if used + 1 > rules_per_alb:
+        raise MultilaneError(
+            f"the weighted rule of lane {lane!r} does not fit: the service's {used} header rules already fill the "
+            f"ALB's {rules_per_alb} listener rules; delete a lane you no longer need, or raise the 'Rules per "
+            "Application Load Balancer' quota"
+        )
 
 
 def check_capacity(
@@ -124,8 +139,10 @@ def check_capacity(
     *,
     lane: str | None = None,
     rules_per_alb: int = ALB_RULES_PER_ALB,
+    extra_rules: int = 0,
 ) -> None:
-    """Raise when one more lane would not fit the service's ALB budget.
+    """Raise when one more lane would not fit the service's ALB budget
+    (``extra_rules``: a weighted rule on the ALB, see :func:`max_lanes`).
 
     ``existing_lanes`` are the service's lanes in this env (``default`` is
     ignored: it uses the boot stack's target group and no rule). When
@@ -135,7 +152,7 @@ def check_capacity(
     others = {x for x in existing_lanes if x != naming.DEFAULT_LANE}
     if lane is not None and (lane == naming.DEFAULT_LANE or lane in others):
         return
-    limit = max_lanes(ordered, rules_per_alb=rules_per_alb)
+    limit = max_lanes(ordered, rules_per_alb=rules_per_alb, extra_rules=extra_rules)
     if len(others) + 1 <= limit:
         return
     per_lane = len(ordered)
@@ -148,6 +165,7 @@ def check_capacity(
         why = (
             f"carriers {'+'.join(ordered)} cost {per_lane} listener rules per lane "
             f"and the ALB allows {rules_per_alb} rules"
+            + (f", {extra_rules} of them taken by a weighted promotion rule" if extra_rules else "")
         )
         fix = (
             "delete a lane you no longer need, drop 'baggage' from laneCarriers, "

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import carriers, limits
+from . import carriers, limits, weighted
 
 LISTENER_RULE_TYPES = frozenset({"aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"})
 
@@ -59,6 +59,14 @@ class Rule:
     # A source-ip condition (laneHeaderSourceCidrs): the rule matches only
     # requests from these CIDRs. Evaluated when a request names its source.
     source_cidrs: tuple[str, ...] = ()
+    # A path-pattern condition (the weighted catch-all rule uses ``*``):
+    # case-sensitive wildcards against the request path.
+    paths: tuple[str, ...] = ()
+    # A weighted forward (progressive promotion): (target group, weight) pairs
+    # and the target-group stickiness duration (0: not sticky). Empty: the rule
+    # forwards to ``target`` alone.
+    forward: tuple[tuple[str, int], ...] = ()
+    stickiness_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,9 +117,11 @@ def validate_rules(rules: Sequence[Rule]) -> None:
         if key in seen:
             raise RuleError(f"{where}: two rules share the priority on one listener (PriorityInUse)")
         seen[key] = rule
-        if not rule.conditions:
+        if not rule.conditions and not rule.paths:
             raise RuleError(f"{where}: a non-default rule needs at least one condition")
-        evaluations = wildcards = 0
+        _validate_forward(rule, where)
+        evaluations = len(rule.paths)
+        wildcards = sum(p.count("*") + p.count("?") for p in rule.paths)
         for cond in rule.conditions:
             if len(cond.header) > limits.ALB_MAX_HEADER_NAME_LEN or not cond.header:
                 raise RuleError(f"{where}: header name {cond.header!r} is empty or over 40 characters")
@@ -138,7 +148,39 @@ def validate_rules(rules: Sequence[Rule]) -> None:
             raise RuleError(f"{where}: {wildcards} wildcards (limit 5 per rule)")
 
 
+def _validate_forward(rule: Rule, where: str) -> None:
+    """A weighted forward within ALB's limits (ELB quotas and API reference):
+    at most 5 target groups per action (fixed), weights 0..999 and not all 0,
+    stickiness 1..604800 s when enabled."""
+    if not rule.forward:
+        return
+    if len(rule.forward) > weighted.ALB_TARGET_GROUPS_PER_ACTION:
+        raise RuleError(f"{where}: {len(rule.forward)} target groups in one forward action (limit 5)")
+    if len({arn for arn, _ in rule.forward}) != len(rule.forward):
+        raise RuleError(f"{where}: a target group appears twice in one forward action")
+    for arn, weight in rule.forward:
+        if not 0 <= weight <= weighted.ALB_TUPLE_WEIGHT_MAX:
+            raise RuleError(f"{where}: weight {weight} of {arn} outside 0..999")
+    if not any(w for _, w in rule.forward):
+        raise RuleError(f"{where}: every target group of the forward action has weight 0")
+    if rule.stickiness_seconds and not (
+        weighted.STICKINESS_MIN_SECONDS <= rule.stickiness_seconds <= weighted.STICKINESS_MAX_SECONDS
+    ):
+        raise RuleError(f"{where}: stickiness {rule.stickiness_seconds} s outside 1..604800")
+
+
 # --- matching --------------------------------------------------------------------
+
+
+def path_holds(rule: Rule, path: str) -> bool:
+    """A path-pattern condition: case-sensitive ``*``/``?`` against the whole path."""
+    if not rule.paths:
+        return True
+    for pattern in rule.paths:
+        rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+        if re.fullmatch(rx, path, re.DOTALL):
+            return True
+    return False
 
 
 def wildcard_matches(pattern: str, value: str) -> bool:
@@ -165,7 +207,8 @@ def header_lines(headers: Headers, name: str, semantics: Semantics = Semantics()
     if semantics.strip_ows:
         lines = [line.strip(" \t") for line in lines]
     if semantics.header_lines == "joined" and lines:
-        lines = [", ".join(lines)]
+        # RFC 9113 8.2.3: split cookie fields are joined with "; ", other fields with ", ".
+        lines = [("; " if name.lower() == "cookie" else ", ").join(lines)]
     return lines
 
 
@@ -183,17 +226,33 @@ def condition_holds(cond: HeaderCondition, headers: Headers, semantics: Semantic
 
 def forward_target(actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str) -> str:
     """The target group of the single forward action (weighted forwards to one group too)."""
+    target, groups, _ = forward(actions, type_key=type_key, arn_key=arn_key, fwd_key=fwd_key)
+    if groups:
+        raise RuleError(f"forward action to {len(groups)} target groups: {list(actions)!r}")
+    return target
+
+
+def forward(
+    actions: Sequence[Mapping[str, Any]], *, type_key: str, arn_key: str, fwd_key: str
+) -> tuple[str, tuple[tuple[str, int], ...], int]:
+    """(single target, weighted groups, stickiness seconds) of the single forward action.
+
+    One group (a plain ``targetGroupArn`` or a forward config with one group)
+    gives the target and no weighted groups; several give the weighted groups
+    (target: the first) and their stickiness (0 when off)."""
     forwards = [a for a in actions if str(a.get(type_key, "")).lower() == "forward"]
     if len(actions) != 1 or len(forwards) != 1:
         raise RuleError(f"expected exactly one forward action, got {list(actions)!r}")
     action = forwards[0]
     if action.get(arn_key):
-        return str(action[arn_key])
-    groups = (action.get(fwd_key) or {}).get("targetGroups" if fwd_key == "forward" else "TargetGroups") or []
+        return str(action[arn_key]), (), 0
+    groups = weighted.forward_groups(action)
     if len(groups) == 1:
-        group = groups[0]
-        return str(group.get("arn") or group.get("TargetGroupArn"))
-    raise RuleError(f"forward action to {len(groups)} target groups is not modelled: {action!r}")
+        return groups[0][0], (), 0
+    if not groups:
+        raise RuleError(f"forward action without target groups: {action!r}")
+    enabled, duration = weighted.stickiness(action)
+    return groups[0][0], tuple(groups), duration if enabled else 0
 
 
 def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -> list[Rule]:
@@ -205,9 +264,13 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
             continue
         conditions = []
         sources: tuple[str, ...] = ()
+        paths: tuple[str, ...] = ()
         for cond in raw.get("Conditions", []):
             if cond.get("Field") == "source-ip":
                 sources += tuple(cond["SourceIpConfig"]["Values"])
+                continue
+            if cond.get("Field") == "path-pattern":
+                paths += tuple((cond.get("PathPatternConfig") or {}).get("Values") or cond.get("Values") or ())
                 continue
             if cond.get("Field") != "http-header":
                 raise RuleError(f"rule {raw.get('RuleArn')}: condition {cond.get('Field')!r} is not modelled")
@@ -219,10 +282,10 @@ def rules_from_describe_rules(response: Mapping[str, Any], listener: str = "") -
                     regex_values=tuple(hh.get("RegexValues") or ()),
                 )
             )
-        target = forward_target(
+        target, groups, sticky = forward(
             raw.get("Actions", []), type_key="Type", arn_key="TargetGroupArn", fwd_key="ForwardConfig"
         )
-        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources))
+        out.append(Rule(int(raw["Priority"]), tuple(conditions), target, listener, sources, paths, groups, sticky))
     return out
 
 

@@ -10,6 +10,9 @@ import pulumi
 from components.params import BootParams, ServiceParams, SleepSchedule
 
 INFRA_PRIVATE_SUBNETS_PROP = "infraPrivateSubnetIds"
+# The boot stack's default target group, as a component input: the policy
+# pack checks that a weighted rule forwards only there and to the lane's own.
+BOOT_DEFAULT_TG_PROP = "bootDefaultTargetGroupArn"
 
 
 @dataclass
@@ -44,3 +47,10 @@ class AppLaneArgs:
     created_at: str | None = None
     expires_at: str | None = None
     sleep: SleepSchedule | None = None
+    # Progressive promotion (components/routing/weighted.py): multilane:weight
+    # and the priority of the weighted catch-all rule (0 and None: no rule).
+    weight: int = 0
+    weighted_priority: int | None = None
+    # A cookie route (components/routing/cookie.py): its conditions and priority.
+    cookie_conditions: list[dict] | None = None
+    cookie_priority: int | None = None

@@ -4,7 +4,9 @@ Reads infra (cluster, private subnets, VPC) and boot (listener, default
 target group, log group, Cloud Map service, security group, repository) and
 writes only the lane's own resources: task definition, execution and task
 roles, ECS service, lane alarms, and, for every lane but ``default``, a
-target group and the listener rule(s) that route the lane's header to it.
+target group and the listener rule(s) that route the lane's header to it
+(and, with ``multilane:weight``, the weighted catch-all rule of
+progressive promotion).
 The parts live beside this file: ``roles``, ``traffic``, ``service`` and the
 pure ``container``.
 
@@ -27,7 +29,7 @@ from components.errors import MultilaneError
 from components.stackconfig import StackConfig
 from components.stackname import Target, check_lane
 
-from .args import INFRA_PRIVATE_SUBNETS_PROP, AppLaneArgs
+from .args import BOOT_DEFAULT_TG_PROP, INFRA_PRIVATE_SUBNETS_PROP, AppLaneArgs
 from .container import BOOTSTRAP_WORK_DIR, hardening, resolve_image
 from .roles import lane_roles
 from .service import ecs_service, lane_alarms, task_definition
@@ -51,7 +53,10 @@ class AppLane(pulumi.ComponentResource):
         # The infra reference's private subnets, as a component input: the
         # real engine does not show StackReference reads to policy packs, so
         # this is where the pack's private-subnet check finds them.
-        super().__init__("multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids}, opts)
+        props: dict[str, pulumi.Input] = {INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids}
+        if args.weight:
+            props[BOOT_DEFAULT_TG_PROP] = args.default_target_group_arn
+        super().__init__("multilane:lane:AppLane", name, props, opts)
         service, env, lane = args.service, args.env, args.lane
         tags = {**naming.tags(env, LAYER, service, lane), **lane_tags(args)}
         roles = lane_roles(args, tags, self)
@@ -128,6 +133,20 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
         )
     else:
         priorities = []
+    if config.cookie and lane == naming.DEFAULT_LANE:
+        raise MultilaneError(
+            f"stacks/Pulumi.{target.stack}.yaml: multilane:cookie is set but the default lane takes every request "
+            "no rule takes; set the cookie on another lane, or remove it"
+        )
+    cookie_conditions = cookie_priority = None
+    if config.cookie and priorities:
+        cookie_conditions = routing.cookie.cookie_conditions(*config.cookie, svc.lane_header_source_cidrs)
+        cookie_priority = routing.cookie.cookie_priority(priorities[0], routing.priorities.band(0).start)
+    if config.weight and lane == naming.DEFAULT_LANE:
+        raise MultilaneError(
+            f"stacks/Pulumi.{target.stack}.yaml: multilane:weight is {config.weight} but the default lane already "
+            "takes every request no rule takes; set the weight on the lane being promoted, or remove it"
+        )
 
     provider = aws.Provider("aws", region=infra.region)
     infra_ref = pulumi.StackReference(naming.stack_ref(naming.infra_stack(env), config.org))
@@ -160,6 +179,10 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             created_at=config.created_at,
             expires_at=config.expires_at,
             sleep=infra.lanes.sleep,
+            weight=config.weight,
+            weighted_priority=routing.weighted.weighted_priority(service, lane) if config.weight else None,
+            cookie_conditions=cookie_conditions,
+            cookie_priority=cookie_priority,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

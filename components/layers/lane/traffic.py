@@ -1,6 +1,9 @@
 """The lane's traffic: the default lane is the boot stack's default target
 group (the listener's default action); every other lane gets its own target
-group and one listener rule per carrier that routes its header to it."""
+group and one listener rule per carrier that routes its header to it, plus,
+with ``multilane:weight`` above 0, one weighted catch-all rule after every
+header rule (components/routing/weighted.py) that splits the remaining
+requests between the boot default target group and the lane's, sticky."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pulumi_aws as aws
 
 from components import alarms, naming
 from components.layers.boot import target_group_args
+from components.routing import weighted
 
 from .args import AppLaneArgs
 
@@ -60,4 +64,35 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
         )
         for i, (conditions, priority) in enumerate(zip(args.rule_conditions, args.rule_priorities, strict=True))
     ]
+    if args.cookie_conditions and args.cookie_priority is not None:
+        rules.append(
+            aws.lb.ListenerRule(
+                "cookie",
+                listener_arn=args.listener_arn,
+                priority=args.cookie_priority,
+                conditions=args.cookie_conditions,
+                actions=[{"type": "forward", "target_group_arn": tg.arn}],
+                tags=tags,
+                opts=child,
+            )
+        )
+    if args.weight and args.weighted_priority is not None:
+        rules.append(
+            aws.lb.ListenerRule(
+                "weighted",
+                listener_arn=args.listener_arn,
+                priority=args.weighted_priority,
+                conditions=weighted.catch_all_conditions(),
+                actions=[
+                    weighted.weighted_forward(
+                        args.default_target_group_arn,
+                        tg.arn,
+                        args.weight,
+                        args.service_params.promotion.stickiness_seconds,
+                    )
+                ],
+                tags=tags,
+                opts=child,
+            )
+        )
     return LaneTraffic(tg.arn, tg.arn_suffix, lb_suffix, rules)
