@@ -19,113 +19,26 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from components.contract import (
+    CLUSTER,
+    ECR_REPOSITORY,
+    ECS_SERVICE,
+    LAYERS,
+    LISTENER,
+    LISTENER_RULE,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    NAMESPACE,
+    SECURITY_GROUP,
+    SUBNET,
+    TASK_DEFINITION,
+    VPC,
+)
+
 from .facts import PROVIDER_PREFIX, STACK_REFERENCE, STACK_TYPE, PackContext, normalize_type
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
-LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-CLUSTER = "aws:ecs/cluster:Cluster"
-NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
-ECR_REPOSITORY = "aws:ecr/repository:Repository"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-ECS_SERVICE = "aws:ecs/service:Service"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-
-_NETWORK = {
-    VPC,
-    SUBNET,
-    "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/natGateway:NatGateway",
-    "aws:ec2/eip:Eip",
-    "aws:ec2/routeTable:RouteTable",
-    "aws:ec2/route:Route",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation",
-    "aws:ec2/vpcEndpoint:VpcEndpoint",
-    "aws:ec2/flowLog:FlowLog",
-}
-_IAM = {
-    "aws:iam/role:Role",
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/policy:Policy",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-}
-_SG_RULES = {
-    SECURITY_GROUP,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    "aws:ec2/securityGroupRule:SecurityGroupRule",
-}
-_S3 = {
-    "aws:s3/bucket:Bucket",
-    "aws:s3/bucketV2:BucketV2",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketPolicy:BucketPolicy",
-}
-
-ALLOWED: dict[str, frozenset[str]] = {
-    "infra": frozenset(
-        _NETWORK
-        | {
-            CLUSTER,
-            "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-            NAMESPACE,
-            "aws:sns/topic:Topic",  # the env's alarm topic
-            "aws:sns/topicSubscription:TopicSubscription",
-            SECURITY_GROUP,  # VPC endpoint security groups
-            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        }
-    ),
-    "boot": frozenset(
-        _SG_RULES
-        | _S3  # the ALB access log bucket
-        | {
-            LOAD_BALANCER,
-            LISTENER,
-            "aws:lb/listenerCertificate:ListenerCertificate",
-            TARGET_GROUP,
-            LOG_GROUP,
-            "aws:servicediscovery/service:Service",
-            ECR_REPOSITORY,
-            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-            "aws:ecr/repositoryPolicy:RepositoryPolicy",
-            "aws:cloudwatch/metricAlarm:MetricAlarm",
-        }
-    ),
-    "lane": frozenset(
-        _IAM
-        | {
-            TASK_DEFINITION,
-            ECS_SERVICE,
-            TARGET_GROUP,
-            LISTENER_RULE,
-            "aws:cloudwatch/metricAlarm:MetricAlarm",
-            "aws:appautoscaling/target:Target",
-            "aws:appautoscaling/policy:Policy",
-        }
-    ),
-    "pipelines": frozenset(
-        _IAM
-        | _S3
-        | {
-            LOG_GROUP,
-            "aws:codebuild/project:Project",
-            "aws:codepipeline/pipeline:Pipeline",
-            "aws:cloudwatch/eventRule:EventRule",
-            "aws:cloudwatch/eventTarget:EventTarget",
-            "aws:sns/topic:Topic",
-            "aws:sns/topicPolicy:TopicPolicy",
-        }
-    ),
-}
+# What each layer may own is a contract fact (components/contract.py).
+ALLOWED: dict[str, frozenset[str]] = {name: spec.owns for name, spec in LAYERS.items()}
 
 # (layer, type) -> why the type does not belong there and where it lives.
 _OWNER = {
@@ -184,7 +97,7 @@ def check_type(layer: str, type_: str, stack: str) -> str | None:
     if t not in ALLOWED.get(layer, frozenset()):
         return (
             f"{t} is not a {layer}-layer resource type; if the {layer} layer really owns it, "
-            f"add it to ALLOWED['{layer}'] in policy/layers.py in the same review"
+            f"add it to the {layer} layer's owns in components/contract.py in the same review"
         )
     return None
 

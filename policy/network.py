@@ -33,10 +33,10 @@ from pulumi_policy import (
 )
 
 from components import naming
+from components.contract import ECS_SERVICE, LISTENER, LOAD_BALANCER, SECURITY_GROUP
 from components.layers.lane.args import INFRA_PRIVATE_SUBNETS_PROP
 
 from .facts import STACK_REFERENCE, WORLD_CIDRS, PackContext, as_list, get, normalize_type, stack_of_urn, truthy
-from .layers import ECS_SERVICE, LISTENER, LOAD_BALANCER, SECURITY_GROUP
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"

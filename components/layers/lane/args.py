@@ -25,14 +25,14 @@ class AppLaneArgs:
     # Plain routing decisions, made before anything registers.
     rule_conditions: list[list[dict]]
     rule_priorities: list[int]
-    # infra outputs
+    # infra outputs (contract.LaneReadsInfra)
     vpc_id: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[list[str]]
     cluster_name: pulumi.Input[str]
     cluster_arn: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
-    # boot outputs
-    listener_arn: pulumi.Input[str]
+    # boot outputs (contract.LaneReadsBoot)
+    http_listener_arn: pulumi.Input[str]
     load_balancer_arn: pulumi.Input[str]
     default_target_group_arn: pulumi.Input[str]
     log_group_name: pulumi.Input[str]

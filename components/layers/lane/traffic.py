@@ -51,7 +51,7 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
     rules = [
         aws.lb.ListenerRule(
             f"rule-{i}",
-            listener_arn=args.listener_arn,
+            listener_arn=args.http_listener_arn,
             priority=priority,
             conditions=conditions,
             actions=[{"type": "forward", "target_group_arn": tg.arn}],

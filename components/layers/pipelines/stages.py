@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components import naming, params, stackname
+from components.contract import PIPELINES
 from components.errors import MultilaneError
 from components.params import PipelinesParams, ServiceParams
 
-LAYER = "pipelines"
+LAYER = PIPELINES.name
 
 SOURCE_PROVIDER = "CodeStarSourceConnection"
 INFRA_SOURCE, APP_SOURCE = "InfraSource", "AppSource"
