@@ -33,6 +33,8 @@ from components.contract import (
     SUBNET,
     TASK_DEFINITION,
     VPC,
+    BootOutputs,
+    InfraOutputs,
 )
 
 from .facts import PROVIDER_PREFIX, STACK_REFERENCE, STACK_TYPE, PackContext, normalize_type
@@ -40,24 +42,26 @@ from .facts import PROVIDER_PREFIX, STACK_REFERENCE, STACK_TYPE, PackContext, no
 # What each layer may own is a contract fact (components/contract.py).
 ALLOWED: dict[str, frozenset[str]] = {name: spec.owns for name, spec in LAYERS.items()}
 
+_I, _B = InfraOutputs, BootOutputs
+
 # (layer, type) -> why the type does not belong there and where it lives.
 _OWNER = {
-    VPC: "the VPC belongs to infra-{env}; read VpcId from its stack reference",
-    SUBNET: "subnets belong to infra-{env}; read PrivateSubnetIds/PublicSubnetIds from its stack reference",
+    VPC: f"the VPC belongs to infra-{{env}}; read {_I.key('vpc_id')} from its stack reference",
+    SUBNET: f"subnets belong to infra-{{env}}; read {_I.key('private_subnet_ids')}/{_I.key('public_subnet_ids')} from its stack reference",
     "aws:ec2/internetGateway:InternetGateway": "the network belongs to infra-{env}",
     "aws:ec2/natGateway:NatGateway": "the network belongs to infra-{env}",
     "aws:ec2/routeTable:RouteTable": "the network belongs to infra-{env}",
     "aws:ec2/route:Route": "the network belongs to infra-{env}",
-    LOAD_BALANCER: "the ALB belongs to boot-{service}-{env}; read LoadBalancerArn from its stack reference",
-    LISTENER: "listeners belong to boot-{service}-{env}; attach lane rules to its HttpListenerArn",
-    CLUSTER: "the cluster belongs to infra-{env}; read ClusterArn from its stack reference",
-    NAMESPACE: "the namespace belongs to infra-{env}; read NamespaceId from its stack reference",
-    ECR_REPOSITORY: "the repository belongs to boot-{service}-{env}; read RepositoryUrl from its stack reference",
-    LOG_GROUP: "the log group belongs to boot-{service}-{env}; read LogGroupName from its stack reference",
+    LOAD_BALANCER: f"the ALB belongs to boot-{{service}}-{{env}}; read {_B.key('load_balancer_arn')} from its stack reference",
+    LISTENER: f"listeners belong to boot-{{service}}-{{env}}; attach lane rules to its {_B.key('http_listener_arn')}",
+    CLUSTER: f"the cluster belongs to infra-{{env}}; read {_I.key('cluster_arn')} from its stack reference",
+    NAMESPACE: f"the namespace belongs to infra-{{env}}; read {_I.key('namespace_id')} from its stack reference",
+    ECR_REPOSITORY: f"the repository belongs to boot-{{service}}-{{env}}; read {_B.key('repository_url')} from its stack reference",
+    LOG_GROUP: f"the log group belongs to boot-{{service}}-{{env}}; read {_B.key('log_group_name')} from its stack reference",
     ECS_SERVICE: "ECS services belong to lane stacks {service}-{env}-{lane}",
     TASK_DEFINITION: "task definitions belong to lane stacks {service}-{env}-{lane}",
     LISTENER_RULE: "listener rules belong to lane stacks {service}-{env}-{lane}",
-    SECURITY_GROUP: "security groups belong to boot-{service}-{env}; read ServiceSecurityGroupId from its stack reference",
+    SECURITY_GROUP: f"security groups belong to boot-{{service}}-{{env}}; read {_B.key('service_security_group_id')} from its stack reference",
 }
 
 # The boundaries the issue names, checked first so their message is specific.
