@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,7 @@ from automation.workspace import (
 from components import naming, params
 from components.contract import LAYERS, LaneOutputs, lower_stack, references
 from components.errors import MultilaneError
-from components.stackconfig import STACKS_DIR, stack_file_config
+from components.stackconfig import STACKS_DIR, parse_priority, stack_file_config
 from components.stackname import LaneTarget, Target
 
 DEFAULT_PARALLEL = 4
@@ -115,23 +115,32 @@ class Runner:
     # --- validation (before anything runs) ------------------------------------------
 
     def lane_image(self, target: LaneTarget, request: Request) -> tuple[str | None, str]:
-        """(image to set as config or None, where it comes from); raises when there is none."""
-        if request.image and request.image_stack == target.stack:
-            return request.image, "the parameter file"
-        if read_stack_file(target.stack, self.stacks_dir).get("imageUri"):
-            return None, f"stacks/Pulumi.{target.stack}.yaml"
-        if self.backend.stack_exists(target.stack):
-            current = LaneOutputs.get(self.backend.outputs(target.stack), "image_uri")
-            if current:
-                return str(current), "the image it runs now"
-        service = params.load_service(target.service, target.env, self.params_dir)
-        if service.bootstrap_image:
-            return None, f"bootstrapImage of params/{target.service}-{target.env}.json"
-        raise MultilaneError(
-            f"lane stack {target.stack} has no image: pass --params-file with Parameters.ImageUri (or --var IMAGE_URI=...), "
-            f"set multilane:imageUri in stacks/Pulumi.{target.stack}.yaml, or set bootstrapImage in "
-            f"params/{target.service}-{target.env}.json"
+        """(image to set as config or None, where it comes from); raises when there is none.
+
+        The precedence is the lane program's (container.pick_image); the
+        program reads the stack file and bootstrapImage itself, so those set
+        no config.
+        """
+        from components.layers.lane.container import pick_image, stack_file_name
+
+        stack_file = stack_file_name(target.stack)
+
+        def configured() -> Iterator[tuple[str | None, str]]:
+            if request.image_stack == target.stack:
+                yield request.image, "the parameter file"
+            yield read_stack_file(target.stack, self.stacks_dir).get("imageUri"), stack_file
+            if self.backend.stack_exists(target.stack):
+                current = LaneOutputs.get(self.backend.outputs(target.stack), "image_uri")
+                yield (str(current) if current else None), "the image it runs now"
+
+        image, where = pick_image(
+            target,
+            configured(),
+            lambda: params.load_service(target.service, target.env, self.params_dir).bootstrap_image,
+            fixes="pass --params-file with Parameters.ImageUri (or --var IMAGE_URI=...), "
+            f"set multilane:imageUri in {stack_file}, or set",
         )
+        return (None, where) if where == stack_file or where.startswith("bootstrapImage") else (image, where)
 
     def prepare(self, op: str, request: Request) -> dict[str, dict[str, str]]:
         """Per-stack config to set; raises MultilaneError before anything changes."""
@@ -217,8 +226,13 @@ class Runner:
         assert self.rules_source is not None  # __post_init__ sets it
         service = params.load_service(target.service, target.env, self.params_dir)
         count = self.rule_count(target.lane, list(service.lane_carriers))
-        pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
-        pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
+        if config.get("multilane:priority"):
+            pinned = parse_priority(config["multilane:priority"], f"{target.stack}: multilane:")
+        else:
+            pinned = parse_priority(
+                read_stack_file(target.stack, self.stacks_dir).get("priority"),
+                f"stacks/Pulumi.{target.stack}.yaml: multilane:",
+            )
         # Stack config files do not survive a CodeBuild run: without a pin, the
         # lane's last deployed priority (its RulePriority output) is the one to keep.
         kept = self.last_priority(target) if pinned is None else None

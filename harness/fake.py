@@ -37,6 +37,7 @@ from components.contract import (
     PipelinesOutputs,
     placeholder_outputs,
 )
+from components.stackconfig import parse_priority
 from components.stackname import BootTarget, InfraTarget, LaneTarget, resolve
 
 ACCOUNT = PLACEHOLDER_ACCOUNT
@@ -60,7 +61,7 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
             params.load_service(t.service, t.env, params_dir).bootstrap_image or ""
         )
         default = t.lane == naming.DEFAULT_LANE
-        pinned = int(config.get("multilane:priority") or 0) or None
+        pinned = parse_priority(config.get("multilane:priority"), f"{stack}: multilane:")
         # The same priority the lane program would register.
         prio = (
             0 if default else routing.priorities.allocate_priorities(t.service, t.lane, 1, taken={}, pinned=pinned)[0]

@@ -107,8 +107,8 @@ def test_phases_stack_patterns_and_builders():
 
 
 def test_the_policy_pack_and_iam_take_layer_facts_from_the_contract():
-    assert ALLOWED == {n: s.owns for n, s in contract.LAYERS.items()}
-    assert PROTECTED == {
+    assert {n: s.owns for n, s in contract.LAYERS.items()} == ALLOWED
+    assert {
         "infra": frozenset(
             {
                 "aws:ec2/vpc:Vpc",
@@ -122,7 +122,7 @@ def test_the_policy_pack_and_iam_take_layer_facts_from_the_contract():
             }
         ),
         "boot": frozenset({"aws:lb/loadBalancer:LoadBalancer", "aws:lb/listener:Listener"}),
-    }
+    } == PROTECTED
     for spec in contract.LAYERS.values():
         assert spec.protects <= spec.owns, spec.name
     assert FOREIGN_LAYER_TAGS == {
@@ -188,7 +188,7 @@ def test_the_docs_layer_table_is_the_contract():
     rows = _docs_table()
     assert list(rows) == list(contract.LAYERS)
     for name, spec in contract.LAYERS.items():
-        layer, stack, one_per, _owns, reads = rows[name]
+        _layer, stack, one_per, _owns, reads = rows[name]
         assert stack == f"`{spec.stack_pattern}`", name
         assert one_per == spec.one_per, name
         assert reads == (", ".join(spec.reads_layers) or "—"), name
