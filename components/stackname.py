@@ -1,6 +1,6 @@
 """Stack name -> Target: which layer, env, service and lane a stack builds.
 
-The rules are the contract's (../shared/design/contract.md):
+The rules are the contract's (docs/contract.md, "Resolving a stack name"):
   infra-{env}, boot-{service}-{env}, pipelines-{env}, and anything else is a
   lane stack {service}-{env}-{lane} where the longest {service}-{env} prefix
   with a params file wins and the rest is the lane.
