@@ -413,6 +413,11 @@ PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_REGION = "ap-southeast-2"
 
 
+def placeholder_target_group(service: str, env: str, lane: str) -> str:
+    """A target group name for fake ARNs (port, protocol and type as the params' usual ones)."""
+    return naming.target_group_name(service, env, lane, port=8080, protocol="HTTP", target_type="ip")
+
+
 def placeholder_outputs(target: Target) -> dict[str, Any]:
     """Obviously fake outputs (``PLACEHOLDER`` in every id) of a stack nobody supplied."""
     region, account, p = PLACEHOLDER_REGION, PLACEHOLDER_ACCOUNT, PLACEHOLDER.lower()
@@ -423,25 +428,27 @@ def placeholder_outputs(target: Target) -> dict[str, Any]:
             public_subnet_ids=[f"subnet-0{p}-pub-a", f"subnet-0{p}-pub-b"],
             private_subnet_ids=[f"subnet-0{p}-prv-a", f"subnet-0{p}-prv-b"],
             cluster_name=naming.cluster_name(env),
-            cluster_arn=f"arn:aws:ecs:{region}:{account}:cluster/{naming.cluster_name(env)}",
+            cluster_arn=naming.arn("aws", "ecs", region, account, f"cluster/{naming.cluster_name(env)}"),
             namespace_id=f"ns-{PLACEHOLDER}",
             namespace_name=f"{env}.{p}.internal",
-            namespace_arn=f"arn:aws:servicediscovery:{region}:{account}:namespace/ns-{PLACEHOLDER}",
-            alarm_topic_arn=f"arn:aws:sns:{region}:{account}:{naming.alarm_topic_name(env)}",
+            namespace_arn=naming.arn("aws", "servicediscovery", region, account, f"namespace/ns-{PLACEHOLDER}"),
+            alarm_topic_arn=naming.arn("aws", "sns", region, account, naming.alarm_topic_name(env)),
         ).exports()
     if isinstance(target, BootTarget):
         svc, env = target.service, target.env
         alb = naming.alb_name(svc, env)
-        elb = f"arn:aws:elasticloadbalancing:{region}:{account}"
+        elb = naming.arn("aws", "elasticloadbalancing", region, account, "")
         return BootOutputs(
-            load_balancer_arn=f"{elb}:loadbalancer/app/{alb}/{PLACEHOLDER}",
+            load_balancer_arn=f"{elb}loadbalancer/app/{alb}/{PLACEHOLDER}",
             load_balancer_dns_name=f"{alb}-{p}.{region}.elb.amazonaws.com",
-            http_listener_arn=f"{elb}:listener/app/{alb}/{PLACEHOLDER}/{PLACEHOLDER}",
-            default_target_group_arn=f"{elb}:targetgroup/{svc}-default/{PLACEHOLDER}",
+            http_listener_arn=f"{elb}listener/app/{alb}/{PLACEHOLDER}/{PLACEHOLDER}",
+            default_target_group_arn=f"{elb}targetgroup/{placeholder_target_group(svc, env, naming.DEFAULT_LANE)}/{PLACEHOLDER}",
             log_group_name=naming.log_group_name(svc, env),
-            service_discovery_service_arn=f"arn:aws:servicediscovery:{region}:{account}:service/srv-{PLACEHOLDER}",
+            service_discovery_service_arn=naming.arn(
+                "aws", "servicediscovery", region, account, f"service/srv-{PLACEHOLDER}"
+            ),
             alb_security_group_id=f"sg-0{p}-alb",
             service_security_group_id=f"sg-0{p}-svc",
-            repository_url=f"{account}.dkr.ecr.{region}.amazonaws.com/{naming.ecr_repository_name(svc, env)}",
+            repository_url=naming.ecr_repository_url(account, region, svc, env),
         ).exports()
     return {}  # no program reads a lane or pipelines stack

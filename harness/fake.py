@@ -36,6 +36,7 @@ from components.contract import (
     LaneOutputs,
     PipelinesOutputs,
     placeholder_outputs,
+    placeholder_target_group,
 )
 from components.stackconfig import parse_priority
 from components.stackname import BootTarget, InfraTarget, LaneTarget, resolve
@@ -52,7 +53,7 @@ def load_events(path: Path) -> list[EngineEvent]:
 def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = params.PARAMS_DIR) -> dict[str, Any]:
     """Fake outputs with the contract's exact keys, shaped by the stack's config."""
     t = resolve(stack, params_dir)
-    arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+    elb = naming.arn("aws", "elasticloadbalancing", REGION, ACCOUNT, "")
     if isinstance(t, InfraTarget | BootTarget):
         # The harness's placeholders: the same keys and shapes `plan` shows.
         return placeholder_outputs(t)
@@ -69,12 +70,14 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
         return LaneOutputs(
             lane=t.lane,
             service_name=naming.ecs_service_name(t.service, t.lane),
-            target_group_arn=f"{arn}:targetgroup/{t.service}-{t.lane}/fake",
-            listener_rule_arns=[] if default else [f"{arn}:listener-rule/app/fake/{t.lane}"],
+            target_group_arn=f"{elb}targetgroup/{placeholder_target_group(t.service, t.env, t.lane)}/fake",
+            listener_rule_arns=[] if default else [f"{elb}listener-rule/app/fake/{t.lane}"],
             rule_priority=0 if default else prio,
-            task_definition_arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{naming.task_family(t.service, t.env, t.lane)}:1",
+            task_definition_arn=naming.arn(
+                "aws", "ecs", REGION, ACCOUNT, f"task-definition/{naming.task_family(t.service, t.env, t.lane)}:1"
+            ),
             image_uri=image,
-            route_header="" if default else f"tracestate: ctx=lane:{t.lane}",
+            route_header="" if default else routing.carriers.route_header(t.lane),
         ).exports()
     return PipelinesOutputs(
         pipeline_names=[], artifact_bucket_name=f"{naming.artifact_bucket_prefix(t.env)}fake"

@@ -148,7 +148,7 @@ class DeliveryPipelines(pulumi.ComponentResource):
             lp = LayerPipeline(layer, LayerPipelineArgs(env=env, layer=layer, params=pp, **common), after_policy)
             names.append(lp.pipeline_name)
         for service, svc in p.services.items():
-            repo_url = f"{args.account}.dkr.ecr.{p.region}.amazonaws.com/{naming.ecr_repository_name(service, env)}"
+            repo_url = naming.ecr_repository_url(args.account, p.region, service, env)
             dp = DualSourcePipeline(
                 service,
                 DualSourcePipelineArgs(
