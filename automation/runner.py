@@ -34,7 +34,7 @@ from automation.workspace import (
     StackSummary,
 )
 from components import naming, params
-from components.contract import LAYERS, LaneOutputs, lower_stack, references
+from components.contract import LAYERS, BootOutputs, LaneOutputs, lower_stack, references
 from components.errors import MultilaneError
 from components.stackconfig import STACKS_DIR, parse_priority, stack_file_config
 from components.stackname import LaneTarget, Target
@@ -236,7 +236,7 @@ class Runner:
         # Stack config files do not survive a CodeBuild run: without a pin, the
         # lane's last deployed priority (its RulePriority output) is the one to keep.
         kept = self.last_priority(target) if pinned is None else None
-        rules = self.rules_source(str(boot_outputs.get("HttpListenerArn", "")))
+        rules = self.rules_source(str(BootOutputs.get(boot_outputs, "http_listener_arn") or ""))
         if kept is not None and rules and priority.taken_map(rules).get(kept) not in (None, target.lane):
             kept = None  # a stale output: another rule holds that slot now; allocate as for a new lane
         if kept is not None and not retrying:
