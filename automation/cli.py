@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "automation.commands.stackops",
     "automation.commands.lanes",
     "automation.commands.pr_preview",
+    "automation.commands.review",
 ]
 
 EXIT_USER_ERROR = 2

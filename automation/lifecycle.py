@@ -20,7 +20,7 @@ A, B, C give B and then A (never B, C, B, ...). Any lane can be rolled back,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -207,6 +207,8 @@ class LaneRow:
     priority: int | None
     route_header: str
     last_update: datetime | None
+    # age, lastDeploy, expires (automation/review.py lifetime_columns)
+    lifetime: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,10 +218,17 @@ class LaneRow:
             "priority": self.priority,
             "routeHeader": self.route_header,
             "lastUpdate": self.last_update.isoformat() if self.last_update else None,
+            **self.lifetime,
         }
 
 
-def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR) -> list[LaneRow]:
+def lanes(
+    backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR, now: datetime | None = None
+) -> list[LaneRow]:
+    from automation import review
+    from components.lifetime import Lifetime
+
+    now = now or review.utc_now()
     rows = []
     # Leftover empty stacks (destroyed without --remove) are no lanes.
     for t, summary in live_lanes(backend, service, env, params_dir):
@@ -233,6 +242,9 @@ def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PA
                 _priority(prio),
                 str(LaneOutputs.get(out, "route_header") or ""),
                 summary.last_update,
+                review.lifetime_columns(
+                    None if t.lane == naming.DEFAULT_LANE else Lifetime.from_tags(backend.tags(t.stack), t.stack), now
+                ),
             )
         )
     return sorted(rows, key=lambda r: (r.lane != naming.DEFAULT_LANE, r.lane))
@@ -253,9 +265,21 @@ def _priority(value: Any) -> int | None:
 def render_lanes(service: str, env: str, rows: list[LaneRow]) -> str:
     if not rows:
         return f"{service}-{env} has no lane stacks; create one with `python -m automation up {service}-{env}-default`"
-    table = [("lane", "image", "priority", "route header", "last update")]
+    table = [("lane", "image", "priority", "route header", "last update", "age", "last deploy", "expires")]
     for r in rows:
         when = r.last_update.strftime("%Y-%m-%d %H:%M UTC") if r.last_update else "-"
-        table.append((r.lane, r.image or "-", str(r.priority or "-"), r.route_header or "(default)", when))
+        life = r.lifetime or {}
+        table.append(
+            (
+                r.lane,
+                r.image or "-",
+                str(r.priority or "-"),
+                r.route_header or "(default)",
+                when,
+                life.get("age", "-"),
+                life.get("lastDeploy", "-"),
+                life.get("expires", "-"),
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,7 @@ class Runner:
     sleep: Callable[[float], None] = time.sleep
     blocked_status: str = "failed"  # pr-preview reports a missing lower stack as "skipped"
     notes: list[str] = field(default_factory=list)
+    clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)  # lane lifetimes (automation/review.py)
 
     def __post_init__(self) -> None:
         if not 1 <= self.parallel <= MAX_PARALLEL:
@@ -164,11 +166,10 @@ class Runner:
         return configs
 
     def _check_capacity(self, target: LaneTarget) -> None:
-        from components import routing
+        """One more lane must fit the ALB; the refusal names the lanes holding it, oldest first."""
+        from automation import review
 
-        lanes = [t.lane for t, _ in live_lanes(self.backend, target.service, target.env, self.params_dir)]
-        service = params.load_service(target.service, target.env, self.params_dir)
-        routing.priorities.check_capacity(lanes, list(service.lane_carriers), lane=target.lane)
+        review.check_capacity(self.backend, target, self.params_dir)
 
     def _check_no_dependents(self, targets: list[Target]) -> None:
         """Refuse to destroy a lower stack that stacks outside this run still read."""
@@ -324,6 +325,14 @@ class Runner:
             rule_lane = target if isinstance(target, LaneTarget) and target.lane != naming.DEFAULT_LANE else None
             if op == "up" and rule_lane is not None:
                 self.check_priority(rule_lane, config, read[lower_stack(rule_lane, "boot")])
+            life = None
+            if op == "up":
+                from automation import review
+
+                life = review.lifetime_for_up(
+                    self.backend, target, read_stack_file(target.stack, self.stacks_dir), self.params_dir, self.clock()
+                )
+                config.update(life.config() if life else {})
             if op == "preview" and not self.backend.stack_exists(target.stack):
                 created_for_preview = True
                 outcome.notes.append("new stack: previewed as a fresh stack, then removed again")
@@ -345,6 +354,8 @@ class Runner:
                     f"PriorityInUse on the first attempt; re-allocated to {config.get('multilane:priority')}"
                 )
             outcome.outputs = dict(result.outputs)
+            if life is not None:
+                review.record_lifetime(self.backend, target.stack, life)
             if config.get("multilane:priority") and op == "up":
                 outcome.notes.append(f"multilane:priority pinned to {config['multilane:priority']}")
         except BlockedError as err:
@@ -412,6 +423,10 @@ class Runner:
                     outcomes[stack] = future.result()
                 failed_before += [s for s, o in outcomes.items() if o.status == "failed" and s in futures]
         return [outcomes[t.stack] for t in targets]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def is_empty(backend: Backend, summary: StackSummary) -> bool:

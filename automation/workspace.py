@@ -107,6 +107,14 @@ class Backend(Protocol):
 
     def remove_stack(self, stack: str) -> None: ...
 
+    def tags(self, stack: str) -> dict[str, str]:
+        """The stack's tags (``pulumi stack tag ls``); raises StackMissingError."""
+        ...
+
+    def set_tags(self, stack: str, tags: Mapping[str, str]) -> None:
+        """Set stack tags (``pulumi stack tag set``), keeping the others."""
+        ...
+
 
 # --- backend selection ------------------------------------------------------------
 
@@ -273,3 +281,12 @@ class PulumiBackend:
 
     def remove_stack(self, stack: str) -> None:
         self._run(lambda: self._workspace().remove_stack(stack))
+
+    def tags(self, stack: str) -> dict[str, str]:
+        self._select(stack)  # StackMissingError for a stack that does not exist
+        return dict(self._run(lambda: self._workspace().list_tags(stack)) or {})
+
+    def set_tags(self, stack: str, tags: Mapping[str, str]) -> None:
+        ws = self._workspace()
+        for key, value in tags.items():
+            self._run(lambda k=key, v=value: ws.set_tag(stack, k, v))

@@ -348,6 +348,7 @@ LANE = LayerSpec(
         METRIC_ALARM,
         "aws:appautoscaling/target:Target",
         "aws:appautoscaling/policy:Policy",
+        "aws:appautoscaling/scheduledAction:ScheduledAction",  # the sleep schedule
     },
 )
 PIPELINES = LayerSpec(
@@ -366,6 +367,7 @@ PIPELINES = LayerSpec(
         "aws:codepipeline/pipeline:Pipeline",
         "aws:cloudwatch/eventRule:EventRule",
         "aws:cloudwatch/eventTarget:EventTarget",
+        "aws:scheduler/schedule:Schedule",  # the reaper's schedule
         SNS_TOPIC,
         "aws:sns/topicPolicy:TopicPolicy",
     },

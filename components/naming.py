@@ -157,7 +157,7 @@ SERVICE_TAG = "Service"
 LANE_TAG = "Lane"
 # Every tag key a multilane resource may carry ("Name" and "Tier" label the
 # infra network's resources); aws:TagKeys on create allows only these.
-TAG_KEYS = ("Env", "Layer", "ManagedBy", "Service", "Lane", "Name", "Tier")
+TAG_KEYS = ("Env", "Layer", "ManagedBy", "Service", "Lane", "Name", "Tier", "CostLane", "CreatedAt", "ExpiresAt")
 
 
 def tags(env: str, layer: str, service: str | None = None, lane: str | None = None) -> dict[str, str]:
@@ -281,8 +281,11 @@ def infra_pipeline_name(env: str) -> str:
     return bounded(f"infra-{env_part(env)}", LIMIT_PIPELINE_NAME, "pipeline name")
 
 
-def boot_pipeline_name(env: str) -> str:
-    return bounded(f"boot-{env_part(env)}", LIMIT_PIPELINE_NAME, "pipeline name")
+def boot_pipeline_name(service: str, env: str) -> str:
+    """One boot pipeline per service and env: its deploy role is that
+    service's alone (a pipeline-wide SERVICE variable would need one role
+    able to change every service's ALB)."""
+    return fit(f"boot-{service_part(service)}-{env_part(env)}", LIMIT_PIPELINE_NAME)
 
 
 def codebuild_project_name(env: str, purpose: str) -> str:
@@ -315,6 +318,15 @@ def app_codebuild_project_name(service: str, env: str, purpose: str) -> str:
     scoping needs per-service projects.
     """
     return codebuild_project_name(env, f"{service_part(service)}-{purpose}")
+
+
+def boot_codebuild_project_name(service: str, env: str) -> str:
+    """The boot deploy project of one service (its role is that service's alone)."""
+    return app_codebuild_project_name(service, env, "boot-deploy")
+
+
+def boot_deploy_role_name(service: str, env: str) -> str:
+    return pipeline_role_name(env, "boot", f"{service_part(service)}-deploy")
 
 
 def codebuild_log_group_name(project: str) -> str:
@@ -359,6 +371,11 @@ def alb_access_log_bucket_prefix(service: str, env: str) -> str:
     ``{env}-alb-logs-`` (env is at most 16 characters), which is how the boot
     deploy role's S3 grant finds its env's log buckets."""
     return fit(f"{env_part(env)}-{ALB_LOGS_MARK}-{service_part(service)}", LIMIT_BUCKET_PREFIX - 1) + "-"
+
+
+def alb_access_log_bucket_service_glob(service: str, env: str) -> str:
+    """One service's ALB access log buckets (its boot role's S3 grant)."""
+    return alb_access_log_bucket_prefix(service, env) + "*"
 
 
 def alb_access_log_bucket_glob(env: str) -> str:
@@ -413,9 +430,68 @@ def state_meta_key() -> str:
     return f"{STATE_ROOT}/meta.yaml"
 
 
-def lane_stack_glob(service: str, env: str) -> str:
-    return f"{lane_stack(service, env, '')}*"
+def lane_stack_glob(service: str, env: str, lane_prefix: str = "") -> str:
+    """``{service}-{env}-{lane_prefix}*``: every lane of the service, or (with
+    ``lane_prefix="pr-"``) only its review lanes."""
+    return f"{lane_stack(service, env, lane_prefix)}*"
 
 
 def boot_stack_glob(env: str) -> str:
     return boot_stack("*", env)
+
+
+# --- review lanes, lifetime and cost (issue #14) ---------------------------------
+
+REVIEW_LANE_PREFIX = "pr-"
+# AWS resource tags of a non-default lane's lifetime (UTC, e.g. 2026-12-03T10:00:00Z)
+# and the cost allocation tag every lane resource carries: its stack name,
+# unique per service, env and lane (activate it once in the Billing console's
+# "Cost allocation tags" to see spend per lane in Cost Explorer).
+CREATED_AT_TAG = "CreatedAt"
+EXPIRES_AT_TAG = "ExpiresAt"
+COST_TAG = "CostLane"
+LANE_TAG_KEYS = (CREATED_AT_TAG, EXPIRES_AT_TAG, COST_TAG)
+
+
+def review_lane(pr: int) -> str:
+    """The lane of an app pull request: ``pr-<number>``."""
+    return f"{REVIEW_LANE_PREFIX}{pr}"
+
+
+def review_pipeline_name(service: str, env: str) -> str:
+    """A prefix, not a suffix: CodePipeline files artifacts under the first 20
+    characters of a pipeline name, and ``{service}-{env}-review`` would share
+    the app pipeline's folder whenever ``{service}-{env}`` is 20 or longer."""
+    return fit(f"pr-{service}-{env}", LIMIT_PIPELINE_NAME)
+
+
+def reaper_pipeline_name(env: str) -> str:
+    return fit(f"reaper-{env}", LIMIT_PIPELINE_NAME)
+
+
+def reaper_project_name(service: str, env: str) -> str:
+    """The service's reaper build: the reaper pipeline runs one per service, each
+    with the rights of that service's lanes only."""
+    return app_codebuild_project_name(service, env, "reaper")
+
+
+def scheduler_role_name(env: str) -> str:
+    return pipeline_role_name(env, "pipelines", "reaper-schedule")
+
+
+def reaper_schedule_name(env: str) -> str:
+    return fit(f"{PROJECT}-{env}-reaper", LIMIT_SCHEDULE_NAME)
+
+
+def sleep_action_name(service: str, env: str, lane: str, kind: str) -> str:
+    """Application Auto Scaling scheduled action of a lane (kind: sleep or wake)."""
+    return fit(f"{service}-{env}-{lane}-{kind}", LIMIT_SCHEDULED_ACTION_NAME)
+
+
+def ecs_scalable_resource_id(cluster_name: str, ecs_service: str) -> str:
+    """Application Auto Scaling's id of an ECS service: ``service/<cluster>/<service>``."""
+    return f"service/{cluster_name}/{ecs_service}"
+
+
+LIMIT_SCHEDULE_NAME = 64
+LIMIT_SCHEDULED_ACTION_NAME = 256

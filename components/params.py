@@ -203,6 +203,42 @@ class AlarmNotifications(StrictModel):
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+class SleepSchedule(StrictModel):
+    """Non-default lanes scale their ECS service to 0 tasks at ``sleepAt`` and back
+    at ``wakeAt`` (Application Auto Scaling scheduled actions, in the lane
+    stack), in ``timezone`` (IANA name)."""
+
+    timezone: str
+    sleep_at: str = "cron(0 20 ? * MON-FRI *)"
+    wake_at: str = "cron(0 8 ? * MON-FRI *)"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        import zoneinfo
+
+        if v not in zoneinfo.available_timezones():
+            raise ValueError(f"{v!r} is not an IANA time zone such as Australia/Sydney or UTC")
+        return v
+
+    @field_validator("sleep_at", "wake_at")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from .lifetime import parse_cron
+
+        parse_cron(v)
+        return v
+
+
+class LaneLifetime(StrictModel):
+    """Lifetime of the env's non-default lanes: the TTL after their last deploy
+    (a lane's stack config ``multilane:ttlHours`` overrides it) and an
+    optional sleep schedule."""
+
+    ttl_hours: int = Field(default=72, ge=1, le=8760)
+    sleep: SleepSchedule | None = None
+
+
 class InfraParams(StrictModel):
     region: str
     production: bool = False
@@ -210,6 +246,7 @@ class InfraParams(StrictModel):
     namespace_name: str
     cluster: ClusterSettings = ClusterSettings()
     alarm_notifications: AlarmNotifications
+    lanes: LaneLifetime = LaneLifetime()
 
     @field_validator("region")
     @classmethod
@@ -666,6 +703,19 @@ class PipelinesParams(StrictModel):
     build_image: str = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
     artifact_retention_days: int = Field(default=30, ge=1, le=3650)
     build_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
+    # Review lanes: the Secrets Manager secret holding a GitHub token that may
+    # write the app repositories' pull-request comments (review deploy projects
+    # read it as GITHUB_TOKEN). Without it the comment is printed in the build log.
+    review_comment_token_secret_arn: str | None = None
+
+    @field_validator("review_comment_token_secret_arn")
+    @classmethod
+    def _review_token(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.fullmatch(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+", v):
+            raise ValueError(f"{v[:60]!r} is not the full ARN of one Secrets Manager secret (no wildcards)")
+        return v
 
     @field_validator("connection_arn")
     @classmethod

@@ -23,8 +23,11 @@ from .routing.limits import PRIORITY_MAX, PRIORITY_MIN
 _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
+# Lane lifetime (components/lifetime.py): the runner sets createdAt and
+# expiresAt, a stack file may set ttlHours and protected.
+LIFETIME_KEYS = ("createdAt", "expiresAt", "ttlHours", "protected")
 # The multilane:* keys Pulumi.yaml declares and the program reads.
-KEYS = ("stackOrg", "imageUri", "priority")
+KEYS = ("stackOrg", "imageUri", "priority", *LIFETIME_KEYS)
 
 
 def check_key(key: str, prefix: str) -> str:
@@ -41,6 +44,8 @@ class StackConfig:
     org: str = naming.DEFAULT_ORG
     image_uri: str | None = None
     priority: int | None = None
+    created_at: str | None = None
+    expires_at: str | None = None
 
 
 def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) -> StackConfig:
@@ -59,7 +64,25 @@ def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) 
             check_image(image)
         except ValueError as exc:
             raise MultilaneError(f"{where}imageUri {exc}") from None
-    return StackConfig(org=org, image_uri=image, priority=parse_priority(raw.get("priority"), where))
+    from . import lifetime
+
+    times = {}
+    for key in (lifetime.CREATED_AT_KEY, lifetime.EXPIRES_AT_KEY):
+        text = raw.get(key) or None
+        if text is not None:
+            lifetime.parse_time(text, f"{where}{key}")
+        times[key] = text
+    if raw.get(lifetime.TTL_HOURS_KEY):
+        lifetime.parse_ttl(str(raw[lifetime.TTL_HOURS_KEY]), f"{where}{lifetime.TTL_HOURS_KEY}")
+    if raw.get(lifetime.PROTECTED_KEY):
+        lifetime.parse_flag(str(raw[lifetime.PROTECTED_KEY]), f"{where}{lifetime.PROTECTED_KEY}")
+    return StackConfig(
+        org=org,
+        image_uri=image,
+        priority=parse_priority(raw.get("priority"), where),
+        created_at=times[lifetime.CREATED_AT_KEY],
+        expires_at=times[lifetime.EXPIRES_AT_KEY],
+    )
 
 
 def parse_priority(text: object, where: str) -> int | None:
@@ -86,7 +109,7 @@ def read(stack: str) -> StackConfig:
         if full.startswith(f"{naming.PROJECT}:"):
             check_key(full.split(":", 1)[1], f"stacks/Pulumi.{stack}.yaml: {naming.PROJECT}:")
     cfg = pulumi.Config("multilane")
-    return parse(stack, {key: cfg.get(key) for key in ("stackOrg", "imageUri", "priority")})
+    return parse(stack, {key: cfg.get(key) for key in KEYS})
 
 
 STACKS_DIR = PARAMS_DIR.parent / "stacks"

@@ -12,6 +12,7 @@ from . import (  # noqa: F401 (registers handlers)
     network,
     not_emulated,
     observability,
+    scaling,
     storage,
 )
 from .core import HANDLERS, Emulated, EmulationError, Emulator, UnemulatedTypeError

@@ -276,6 +276,9 @@ def ecs_service(req: Request) -> Emulated:
         # target group moves the service to the new one in place).
         fresh = _service_params(new.inputs)
         new.call("ecs", "update_service", cluster=cluster_ref, service=name, **fresh)
+        if new.inputs.get("tags") != i.get("tags") and new.inputs.get("tags"):
+            # The lane's lifetime tags (ExpiresAt, ...) move with every deploy.
+            new.call("ecs", "tag_resource", resourceArn=arn, tags=_ecs_tags(new.inputs["tags"]))
         return new.state(arn=arn, name=name, cluster=cluster_ref)
 
     return Emulated(

@@ -169,11 +169,32 @@ def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
+# pulumi-aws updates tags in place on every resource type (TagResource and
+# the like), never by replacement.
+TAG_INPUTS = frozenset({"tags", "tagsAll"})
+
+
 def replacing(existing: Emulated | None, changed: list[str]) -> list[str]:
-    """Which of the changed inputs force a new resource (all of them without an update)."""
-    if existing is None or existing.update is None:
+    """Which of the changed inputs force a new resource (all but tags without an update)."""
+    if existing is None:
         return list(changed)
+    if existing.update is None:
+        return [k for k in changed if k not in TAG_INPUTS]
     return [k for k in changed if k in existing.replace_on]
+
+
+def retag(existing: Emulated, request: Request) -> dict[str, Any]:
+    """A tags-only change of a resource whose handler has no update: the new
+    tags go into the state the engine keeps. moto's copy keeps the tags the
+    resource was created with (the emulator has no generic TagResource);
+    handlers that need the new tags in moto implement ``update``."""
+    state = dict(existing.state)
+    for key in TAG_INPUTS:
+        if key in request.inputs:
+            state[key] = request.inputs[key]
+    if "tags" in request.inputs:
+        state["tagsAll"] = dict(request.inputs["tags"] or {})
+    return state
 
 
 SERVER_RACE_ATTEMPTS = 4
@@ -279,8 +300,7 @@ class Emulator:
         if _whole_numbers(prior.inputs) == request.inputs:
             return prior.id, existing.state
         if not replacing(existing, changed_keys(_whole_numbers(prior.inputs), request.inputs)):
-            assert existing.update is not None
-            existing.state = existing.update(request)
+            existing.state = existing.update(request) if existing.update is not None else retag(existing, request)
             return prior.id, existing.state
         # Replacement, create-before-delete (Pulumi's default): the old one
         # goes once the run has finished.
@@ -326,9 +346,10 @@ class Emulator:
     def update(self, type_: str, id_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
         with self._lock:
             existing = self.ledger.entries.get((type_, id_))
-            if existing is None or existing.update is None:
+            if existing is None:
                 raise EmulationError(f"{type_} {id_} cannot be updated in place by the emulator")
-            existing.state = existing.update(Request(self, type_, name, _whole_numbers(dict(inputs)), region))
+            request = Request(self, type_, name, _whole_numbers(dict(inputs)), region)
+            existing.state = existing.update(request) if existing.update is not None else retag(existing, request)
             return existing.state
 
     def delete(self, type_: str, id_: str) -> bool:

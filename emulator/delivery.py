@@ -110,6 +110,37 @@ def _stage_action(a: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _before_entry(before: dict[str, Any] | None) -> dict[str, Any] | None:
+    """pulumi-aws's ``beforeEntry.condition`` (one) is the API's ``conditions`` list."""
+    if not before:
+        return None
+    c = before["condition"]
+    return {
+        "conditions": [
+            drop_none(
+                result=c.get("result"),
+                rules=[
+                    drop_none(
+                        name=r["name"],
+                        ruleTypeId=drop_none(
+                            category=r["ruleTypeId"]["category"],
+                            owner=r["ruleTypeId"].get("owner"),
+                            provider=r["ruleTypeId"]["provider"],
+                            version=r["ruleTypeId"].get("version"),
+                        ),
+                        configuration=r.get("configuration"),
+                        inputArtifacts=[{"name": n} for n in r.get("inputArtifacts") or []] or None,
+                        region=r.get("region"),
+                        roleArn=r.get("roleArn"),
+                        timeoutInMinutes=r.get("timeoutInMinutes"),
+                    )
+                    for r in c["rules"]
+                ],
+            )
+        ]
+    }
+
+
 def _trigger(t: dict[str, Any]) -> dict[str, Any]:
     def filters(git: dict[str, Any], key: str) -> Any:
         out = []
@@ -143,7 +174,14 @@ def pipeline(req: Request) -> Emulated:
     pipeline: dict[str, Any] = {
         "name": name,
         "roleArn": i["roleArn"],
-        "stages": [{"name": s["name"], "actions": [_stage_action(a) for a in s["actions"]]} for s in i["stages"]],
+        "stages": [
+            drop_none(
+                name=s["name"],
+                actions=[_stage_action(a) for a in s["actions"]],
+                beforeEntry=_before_entry(s.get("beforeEntry")),
+            )
+            for s in i["stages"]
+        ],
     }
     # One store without a region is the API's artifactStore; several are artifactStores by region.
     if len(stores) == 1 and not stores[0].get("region"):

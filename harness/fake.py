@@ -90,6 +90,7 @@ class FakeStack:
     outputs: dict[str, Any] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)  # newest first
     last_update: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,6 +169,19 @@ class FakeBackend:
             if stack not in self.stacks:
                 raise StackMissingError(stack)
             return list(self.stacks[stack].history)
+
+    def tags(self, stack: str) -> dict[str, str]:
+        with self._lock:
+            if stack not in self.stacks:
+                raise StackMissingError(stack)
+            return dict(self.stacks[stack].tags)
+
+    def set_tags(self, stack: str, tags: Mapping[str, str]) -> None:
+        # Not logged in ``calls``: tags are metadata, not an operation.
+        with self._lock:
+            if stack not in self.stacks:
+                raise StackMissingError(stack)
+            self.stacks[stack].tags.update(tags)
 
     def _events(self, op: str, stack: str) -> list[EngineEvent]:
         if callable(self.events):

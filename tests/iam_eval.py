@@ -7,7 +7,7 @@ It implements the parts of AWS's evaluation logic our policies use:
 - Resource / NotResource with ``*`` and ``?`` wildcards (``*`` crosses ``/``
   and ``:``, as in IAM), case-sensitive.
 - Condition operators StringEquals, StringNotEquals, StringLike,
-  StringNotLike, ArnEquals, ArnNotEquals, ArnLike, Bool and the ForAnyValue: and
+  StringNotLike, ArnEquals, ArnNotEquals, ArnLike, Bool, Null and the ForAnyValue: and
   ForAllValues: set prefixes on the string operators, with AWS's rules:
   values of one key are ORed, keys and operators are ANDed, a missing key
   makes a positive operator false and a negated one true (and ForAllValues
@@ -89,6 +89,13 @@ def _value_matches(actual: str, wanted: list[str], wildcard: bool, case_sensitiv
 
 def condition_holds(condition: Mapping[str, Mapping[str, Any]], request: Request) -> bool:
     for raw_op, block in condition.items():
+        if raw_op == "Null":
+            # AWS: "true" holds when the key is absent, "false" when it is present.
+            for key, expected in block.items():
+                absent = request.value(key) is None
+                if absent != (str(expected).lower() == "true"):
+                    return False
+            continue
         prefix, _, op = raw_op.rpartition(":")
         if prefix not in ("", "ForAnyValue", "ForAllValues"):
             raise NotImplementedError(f"condition set operator {prefix!r} is not modelled")

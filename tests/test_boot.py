@@ -267,7 +267,7 @@ def test_non_production_albs_log_only_when_params_say_so(rec, params_dir: Path):
 
 
 @pytest.mark.parametrize("stack", ["boot-user-api-dev", "boot-user-api-prod"])
-def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stack):
+def test_the_boot_role_of_the_service_may_create_and_change_what_boot_registers(stack):
     env = stack.rsplit("-", 1)[1]
     rec = run_stack(stack)
     scope = iam.pipeline_roles.Scope(
@@ -280,10 +280,11 @@ def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stac
         production=env == "prod",
         services=tuple(params.services(env)),
     )
-    mine = iam.pipeline_roles.boot_deploy_policy(scope, "p")
+    mine = iam.pipeline_roles.boot_deploy_policy(scope, "user-api", "p")
     other = iam.pipeline_roles.boot_deploy_policy(
-        iam.pipeline_roles.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "p"
+        iam.pipeline_roles.Scope(**{**scope.__dict__, "env": "dev" if env == "prod" else "prod"}), "user-api", "p"
     )
+    neighbour = iam.pipeline_roles.boot_deploy_policy(scope, "order-api", "p")
 
     def a(service: str, resource: str) -> str:
         return f"arn:aws:{service}:ap-southeast-2:123456789012:{resource}"
@@ -335,3 +336,7 @@ def test_the_boot_role_of_the_env_may_create_and_change_what_boot_registers(stac
         )
         # ... and the other env's boot role can change none of it.
         assert evaluate([other], action, resource, context) != ALLOW, f"{action} {resource}"
+        # Nor can another service's boot role in the same env, except the VPC
+        # half of CreateSecurityGroup (the env's VPC; the group half is denied).
+        if not resource.endswith(":vpc/vpc-0a1b2c3d"):
+            assert evaluate([neighbour], action, resource, context) != ALLOW, f"{action} {resource}"

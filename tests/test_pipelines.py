@@ -79,7 +79,11 @@ def test_one_infra_one_boot_and_one_app_pipeline_per_service(env):
     rec = run_stack(f"pipelines-{env}")
     services = params.services(env)
     assert len(services) >= 2
-    expected = [f"infra-{env}", f"boot-{env}", *(f"{s}-{env}" for s in services)]
+    # plus, per service, its boot and review pipelines, and the env's reaper (issue 14)
+    expected = [f"infra-{env}", *(f"boot-{s}-{env}" for s in services)]
+    for s in services:
+        expected += [f"{s}-{env}", f"pr-{s}-{env}"]
+    expected.append(f"reaper-{env}")
     assert sorted(r.inputs["name"] for r in rec.of_type(PIPELINE)) == sorted(expected)
     assert rec.outputs["PipelineNames"] == expected
     assert rec.outputs["ArtifactBucketName"].startswith(naming.artifact_bucket_prefix(env))
@@ -102,18 +106,33 @@ def test_a_new_service_params_file_adds_its_pipeline(params_dir):
     assert project(rec, naming.app_codebuild_project_name("payments", "dev", "deploy"))
 
 
+def test_a_service_name_of_16_characters_gets_four_distinct_artifact_folders(params_dir):
+    # "notification-svc-dev" is 20 characters: the app pipeline's folder is its
+    # whole name, so the boot and review pipelines must differ within it.
+    import shutil
+
+    shutil.copy(params_dir / "user-api-dev.json", params_dir / "notification-svc-dev.json")
+    rec = run_stack("pipelines-dev", params_dir=params_dir)
+    names = ["boot-notification-svc-dev", "notification-svc-dev", "pr-notification-svc-dev"]
+    assert set(names) <= set(rec.outputs["PipelineNames"])
+    assert sorted(naming.artifact_folder(n) for n in names) == [
+        "boot-notification-sv",
+        "notification-svc-dev",
+        "pr-notification-svc-",
+    ]
+
+
 def test_app_and_boot_pipelines_run_in_parallel_mode_infra_queues(dev):
     for service in params.services("dev"):
         assert pipeline(dev, f"{service}-dev")["executionMode"] == "PARALLEL"
-    assert pipeline(dev, "boot-dev")["executionMode"] == "PARALLEL"
+        assert pipeline(dev, f"boot-{service}-dev")["executionMode"] == "PARALLEL"
     assert pipeline(dev, "infra-dev")["executionMode"] == "QUEUED"
 
 
 def test_pipeline_variables(dev):
-    boot = pipeline(dev, "boot-dev")
-    [service_var] = boot["variables"]
-    assert service_var["name"] == "SERVICE" and "defaultValue" not in service_var  # required at start
     for service in params.services("dev"):
+        # One boot pipeline per service: nothing to choose at start.
+        assert not pipeline(dev, f"boot-{service}-dev").get("variables")
         svc = params.load_service(service, "dev")
         variables = {v["name"]: v.get("defaultValue") for v in pipeline(dev, f"{service}-dev")["variables"]}
         # No BRANCH variable: AppSource always fetches app.branch, so a variable
@@ -172,10 +191,15 @@ def test_the_app_pipeline_is_dual_source(dev):
 def test_layer_pipelines_deploy_their_stack(dev):
     infra = pipeline(dev, "infra-dev")
     assert action_env(action(infra, "Deploy", "Deploy"))["DEPLOY_STACK"] == "infra-dev"
-    boot = pipeline(dev, "boot-dev")
-    benv = action_env(action(boot, "Deploy", "Deploy"))
-    assert benv["DEPLOY_STACK"] == "boot-#{variables.SERVICE}-dev"
-    for pipe in (infra, boot):
+    boots = [pipeline(dev, f"boot-{service}-dev") for service in params.services("dev")]
+    for service, boot in zip(params.services("dev"), boots, strict=True):
+        benv = action_env(action(boot, "Deploy", "Deploy"))
+        assert benv["DEPLOY_STACK"] == f"boot-{service}-dev" and benv["SERVICE_NAME"] == service
+        # Each boot pipeline runs its service's own deploy project (and role).
+        assert (
+            action(boot, "Deploy", "Deploy")["configuration"]["ProjectName"] == f"multilane-dev-{service}-boot-deploy"
+        )
+    for pipe in (infra, *boots):
         assert [a["name"] for a in pipe["stages"][0]["actions"]] == ["InfraSource"]
         assert action(pipe, "Deploy", "Deploy")["inputArtifacts"] == ["InfraOut"]
 
@@ -378,9 +402,12 @@ def test_plan_pipelines_dev_shows_the_three_kinds_of_pipeline():
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for name in ["infra-dev", "boot-dev", *(f"{s}-dev" for s in params.services("dev"))]:
+    services = params.services("dev")
+    for name in ["infra-dev", *(f"boot-{s}-dev" for s in services), *(f"{s}-dev" for s in services)]:
         assert f"name={name}," in out
-    assert out.count("executionMode=PARALLEL") == 1 + len(params.services("dev"))
+    # per service its boot, app and review pipelines; infra and the reaper queue
+    assert out.count("executionMode=PARALLEL") == 3 * len(services)
+    assert out.count("executionMode=QUEUED") == 2
     assert "multilane:pipelines:DualSourcePipeline" in out
 
 
@@ -455,8 +482,23 @@ def test_pipelines_whose_artifact_folders_would_collide_are_refused(params_dir):
         (params_dir / f"{service}-dev.json").write_text(src.read_text())
     message, rec = run_failing(params_dir)
     assert message == (
-        "pipelines payments-ledger-sync-a-dev and payments-ledger-sync-b-dev share the artifact folder "
-        "'payments-ledger-sync' (CodePipeline keeps only the first 20 characters of a pipeline name); rename one "
-        "service so the first 20 characters of its pipeline name differ"
+        "pipelines boot-payments-ledger-sync-a-dev and boot-payments-ledger-sync-b-dev share the artifact folder "
+        "'boot-payments-ledger' (CodePipeline keeps only the first 20 characters of a pipeline name); rename one "
+        "service so the first 20 characters of its pipeline names differ (boot-{service}-{env} leaves 15 for the "
+        "service)"
+    )
+    assert rec.registrations == []
+
+
+def test_boot_pipelines_whose_artifact_folders_would_collide_are_refused(params_dir):
+    # The app pipelines' folders differ ("order-processing-api", "order-processing-wkr"), the boot
+    # pipelines' do not: "boot-" takes 5 of the 20 characters.
+    src = params_dir / "user-api-dev.json"
+    for service in ("order-processing-api", "order-processing-wkr"):
+        (params_dir / f"{service}-dev.json").write_text(src.read_text())
+    message, rec = run_failing(params_dir)
+    assert message.startswith(
+        "pipelines boot-order-processing-api-dev and boot-order-processing-wkr-dev share the artifact folder "
+        "'boot-order-processin'"
     )
     assert rec.registrations == []

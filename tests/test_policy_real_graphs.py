@@ -61,11 +61,22 @@ def test_pipeline_roles_are_classified_by_the_state_they_may_write():
     assert deploys == {
         "codepipeline": [],
         "infra-deploy-role": ["infra"],
-        "boot-deploy-role": ["boot"],
+        "boot-user-api-deploy-role": ["boot"],
+        "boot-order-api-deploy-role": ["boot"],
         "user-api-deploy-role": ["lane"],
         "order-api-deploy-role": ["lane"],
         "user-api-build-role": [],
         "order-api-build-role": [],
+        # issue 14: the review deploy roles write only pr-* lanes, which the
+        # sample stacks (default and gray lanes) do not include; the reapers
+        # hold their service's lane rights; build and scheduler roles no state.
+        "user-api-review-deploy-role": [],
+        "order-api-review-deploy-role": [],
+        "user-api-review-build-role": [],
+        "order-api-review-build-role": [],
+        "reaper-user-api-role": ["lane"],
+        "reaper-order-api-role": ["lane"],
+        "reaper-schedule-role": [],
     }
 
 

@@ -134,7 +134,19 @@ def test_lanes_lists_only_this_services_lanes():
     assert (blue.image, blue.priority, blue.route_header) == (IMAGE, 30000, "tracestate: ctx=lane:blue")
     assert rows[0].priority is None and rows[0].last_update is not None
     text = lifecycle.render_lanes("user-api", "dev", rows)
-    assert text.splitlines()[0].split() == ["lane", "image", "priority", "route", "header", "last", "update"]
+    assert text.splitlines()[0].split() == [
+        "lane",
+        "image",
+        "priority",
+        "route",
+        "header",
+        "last",
+        "update",
+        "age",
+        "last",
+        "deploy",
+        "expires",
+    ]
     assert "30000" in text and "(default)" in text
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from automation import priority
@@ -22,6 +23,10 @@ from automation.workspace import Backend, PulumiBackend
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _pulumi_backend() -> Backend:
@@ -36,6 +41,7 @@ class Seams:
     sleep: Any = time.sleep
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: Any = field(default_factory=lambda: os.environ)
+    clock: Any = _utc_now  # () -> aware datetime: lane lifetimes, reap
 
 
 SEAMS = Seams()
@@ -63,6 +69,7 @@ def make_runner(args: argparse.Namespace, **kwargs: Any) -> Runner:
         rules_source=SEAMS.rules_source,
         sleep=SEAMS.sleep,
         retry=SEAMS.retry,
+        clock=SEAMS.clock,
         **kwargs,
     )
     runner.note(backend.describe())

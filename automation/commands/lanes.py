@@ -66,7 +66,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def run_lanes(args: argparse.Namespace) -> int:
     service, env = lifecycle.service_env(args.service_env)
-    rows = lifecycle.lanes(SEAMS.backend(), service, env)
+    rows = lifecycle.lanes(SEAMS.backend(), service, env, now=SEAMS.clock())
     if args.json:
         print(json.dumps({"service": service, "env": env, "lanes": [r.to_json() for r in rows]}, indent=2))
     else:

@@ -31,7 +31,6 @@ from .actions import (
     ALARM_WRITE_ACTIONS,
     BOUNDARY_GUARDED_ACTIONS,
     BOUNDARY_POLICY_WRITE_ACTIONS,
-    DISCOVERY_WRITE_ACTIONS,
     EC2_ALL_WRITES,
     EC2_DESCRIBE_ACTIONS,
     ECS_CLUSTER_WRITE_ACTIONS,
@@ -97,8 +96,10 @@ class Scope:
     def pipeline_names(self) -> list[str]:
         return [
             naming.infra_pipeline_name(self.env),
-            naming.boot_pipeline_name(self.env),
+            *(naming.boot_pipeline_name(s, self.env) for s in self.services),
             *(naming.app_pipeline_name(s, self.env) for s in self.services),
+            *(naming.review_pipeline_name(s, self.env) for s in self.services),
+            naming.reaper_pipeline_name(self.env),
         ]
 
     def lane_boundary(self, service: str) -> str:
@@ -126,9 +127,24 @@ def env_tagging_request(env: str) -> dict[str, Any]:
     }
 
 
-def _tag_on_create(env: str, create_key: str, creates: Sequence[str]) -> dict[str, Any]:
-    """Condition: tagging only inside one of ``creates`` and only for this env."""
+def service_tagged(env: str, service: str) -> dict[str, Any]:
+    """Condition: the existing resource carries this env's and this service's tags."""
+    return {
+        "StringEquals": {f"aws:ResourceTag/{naming.ENV_TAG}": env, f"aws:ResourceTag/{naming.SERVICE_TAG}": service}
+    }
+
+
+def service_tagging_request(env: str, service: str) -> dict[str, Any]:
+    """Condition: the create request tags the new resource with this env and service."""
     cond = env_tagging_request(env)
+    cond["StringEquals"] = {**cond["StringEquals"], f"aws:RequestTag/{naming.SERVICE_TAG}": service}
+    return cond
+
+
+def _tag_on_create(env: str, create_key: str, creates: Sequence[str], service: str | None = None) -> dict[str, Any]:
+    """Condition: tagging only inside one of ``creates`` and only for this env
+    (and, with ``service``, only for that service)."""
+    cond = env_tagging_request(env) if service is None else service_tagging_request(env, service)
     cond["StringEquals"] = {**cond["StringEquals"], create_key: [a.split(":")[1] for a in creates]}
     return cond
 
@@ -336,6 +352,28 @@ def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
     )
 
 
+def scheduler_policy(scope: Scope) -> Policy:
+    """EventBridge Scheduler's role for the reaper schedule: start the env's
+    reaper pipeline, nothing else."""
+    return document(
+        [
+            statement(
+                "StartReaperPipeline",
+                "Allow",
+                ["codepipeline:StartPipelineExecution"],
+                [scope.arn("codepipeline", naming.reaper_pipeline_name(scope.env))],
+            ),
+            # Starting the pipeline is all it does: never the state bucket.
+            statement(
+                "DenyStateBucket",
+                "Deny",
+                ["s3:*"],
+                [scope.s3(scope.state_bucket), scope.s3(scope.state_bucket, "*")],
+            ),
+        ]
+    )
+
+
 def infra_deploy_policy(scope: Scope, project: str) -> Policy:
     """``infra-{env}``: the VPC, the ECS cluster and the Cloud Map namespace."""
     env = scope.env
@@ -481,11 +519,14 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
     )
 
 
-def boot_deploy_policy(scope: Scope, project: str) -> Policy:
-    """``boot-{service}-{env}`` for any service of the env (the boot pipeline's
-    SERVICE variable picks it at run time)."""
+def boot_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
+    """``boot-{service}-{env}`` of ONE service: its ALB, listener, default
+    target group, security groups, log group, Cloud Map service, repository
+    and alarms, found by the Env and Service tags or by the names naming.py
+    gives them."""
     env = scope.env
-    own = naming.boot_stack_glob(env)
+    own = naming.boot_stack(service, env)
+    log_group = naming.log_group_name(service, env)
     slr, slr_resource = _service_linked_roles(scope, ["elasticloadbalancing.amazonaws.com"])
     lb_resources = [
         scope.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
@@ -502,16 +543,21 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
     sg_resources = [scope.arn("ec2", "security-group/*"), scope.arn("ec2", "security-group-rule/*")]
     statements = [
         _log_statement(scope, project),
-        _artifact_read(scope, naming.boot_pipeline_name(env)),
+        _artifact_read(scope, naming.boot_pipeline_name(service, env)),
         *_state_access(scope, own, reads=[naming.infra_stack(env)]),
-        # ALB names are hash-fitted and target group ids random: the Env tag
-        # (and the Service tag, below) scope them, not the ARN.
+        # Creates tagged for this env and service (ALB names are hash-fitted
+        # and ids random: the tags scope them, not the ARN).
         statement(
-            "CreateLoadBalancingTaggedForOwnEnv",
+            "CreateOwnServiceResources",
             "Allow",
-            [*creates, "elasticloadbalancing:CreateListener"],
-            lb_resources,
-            Condition=env_tagging_request(env),
+            [
+                *creates,
+                "elasticloadbalancing:CreateListener",
+                "ec2:CreateSecurityGroup",
+                "servicediscovery:CreateService",
+            ],
+            [*lb_resources, scope.arn("ec2", "security-group/*"), scope.arn("servicediscovery", "service/*")],
+            Condition=service_tagging_request(env, service),
         ),
         statement(
             "TagLoadBalancingOnCreateOnly",
@@ -519,18 +565,29 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             ["elasticloadbalancing:AddTags"],
             lb_resources,
             Condition=_tag_on_create(
-                env, "elasticloadbalancing:CreateAction", [*creates, "elasticloadbalancing:CreateListener"]
+                env,
+                "elasticloadbalancing:CreateAction",
+                [*creates, "elasticloadbalancing:CreateListener"],
+                service,
             ),
         ),
-        statement("ManageOwnEnvLoadBalancing", "Allow", lb_actions, lb_resources, Condition=env_tagged(env)),
-        statement("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
+        # One statement per condition (the inline policy has 10,240 characters):
+        # what exists and carries this env's and this service's tags.
         statement(
-            "CreateSecurityGroupsTaggedForOwnEnv",
+            "ManageOwnServiceResources",
             "Allow",
-            ["ec2:CreateSecurityGroup"],
-            [scope.arn("ec2", "security-group/*")],
-            Condition=env_tagging_request(env),
+            [
+                *lb_actions,
+                *SECURITY_GROUP_WRITE_ACTIONS,
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+                "servicediscovery:DeleteService",
+                "servicediscovery:UpdateService",
+            ],
+            [*lb_resources, *sg_resources, scope.arn("servicediscovery", "service/*")],
+            Condition=service_tagged(env, service),
         ),
+        statement("DescribeLoadBalancing", "Allow", ["elasticloadbalancing:Describe*"], ["*"]),
         # A group is created inside a VPC: only this env's (infra tags it).
         statement(
             "CreateSecurityGroupsInOwnEnvVpc",
@@ -552,14 +609,8 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                     "ec2:AuthorizeSecurityGroupEgress",
                     "ec2:AuthorizeSecurityGroupIngress",
                 ],
+                service,
             ),
-        ),
-        statement(
-            "ManageOwnEnvSecurityGroups",
-            "Allow",
-            [*SECURITY_GROUP_WRITE_ACTIONS, "ec2:CreateTags", "ec2:DeleteTags"],
-            sg_resources,
-            Condition=env_tagged(env),
         ),
         # AWS also authorizes a rule change against the rule itself, which a
         # new rule has no tags on yet; the rule is reachable only through its
@@ -583,10 +634,10 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [scope.arn("logs", f"log-group:{naming.log_group_name('*', env)}")],
+            [scope.arn("logs", f"log-group:{log_group}"), scope.arn("logs", f"log-group:{log_group}:*")],
         ),
         statement("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
-        # The ALB access log buckets of this env's services (named
+        # The service's ALB access log buckets (named
         # {env}-alb-logs-{service}-<random>); their objects are ELB's.
         statement(
             "ManageAlbLogBuckets",
@@ -609,7 +660,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
             ],
-            [scope.s3(naming.alb_access_log_bucket_glob(env))],
+            [scope.s3(naming.alb_access_log_bucket_service_glob(service, env))],
         ),
         statement(
             "ManageRepositories",
@@ -627,7 +678,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "ecr:TagResource",
                 "ecr:UntagResource",
             ],
-            [scope.arn("ecr", f"repository/{naming.ecr_repository_name('*', env)}")],
+            [scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, env)}")],
         ),
         statement(
             "ReadDiscoveryServices",
@@ -636,10 +687,13 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
         ),
         statement(
-            "ManageOwnEnvDiscoveryServices",
+            # CreateService is authorized against the namespace (infra's:
+            # Env-tagged, no Service tag) and the new service (tagged for
+            # this service in the request).
+            "CreateServiceInOwnEnvNamespace",
             "Allow",
-            DISCOVERY_WRITE_ACTIONS,
-            [scope.arn("servicediscovery", "namespace/*"), scope.arn("servicediscovery", "service/*")],
+            ["servicediscovery:CreateService"],
+            [scope.arn("servicediscovery", "namespace/*")],
             Condition=env_tagged(env),
         ),
         statement("TagDiscoveryServices", "Allow", SERVICEDISCOVERY_TAG_ACTIONS, ["*"]),
@@ -647,7 +701,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             "ManageServiceAlarms",
             "Allow",
             [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-            [scope.arn("cloudwatch", f"alarm:{naming.alarm_glob('*', env)}")],
+            [scope.arn("cloudwatch", f"alarm:{naming.alarm_glob(service, env)}")],
         ),
         statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
         slr,
@@ -680,20 +734,31 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
         ),
         _deny_iam(scope, [slr_resource]),
     ]
-    if scope.services:
-        # One boot role serves every service of the env (the pipeline's
-        # SERVICE variable picks one at run time); resources of a service the
-        # env's params do not list are not its to change.
+    # Everything tagged for another service of the env is not this role's,
+    # whatever a broader Allow says; so is tagging a new resource for one.
+    for sid, key in (("DenyOtherServicesResources", "ResourceTag"), ("DenyTaggingForOtherServices", "RequestTag")):
         statements.append(
             statement(
-                "DenyUndeclaredServicesResources",
+                sid,
                 "Deny",
-                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*"],
+                ["ec2:*", "elasticloadbalancing:*", "servicediscovery:*", "logs:*", "ecr:*", "cloudwatch:*"],
                 ["*"],
                 Condition={
-                    "StringLike": {f"aws:ResourceTag/{naming.SERVICE_TAG}": "*"},
-                    "StringNotEquals": {f"aws:ResourceTag/{naming.SERVICE_TAG}": list(scope.services)},
+                    "StringLike": {f"aws:{key}/{naming.SERVICE_TAG}": "*"},
+                    "StringNotEquals": {f"aws:{key}/{naming.SERVICE_TAG}": service},
                 },
+            )
+        )
+    # Alarm names share the prefix of a look-alike service ("user" and
+    # "user-dev-tools" -> "user-dev-*"): deny that service's alarms by name.
+    look_alikes = [o for o in scope.services if o != service and f"{o}-{env}-".startswith(f"{service}-{env}-")]
+    if look_alikes:
+        statements.append(
+            statement(
+                "DenyLookAlikeServicesAlarms",
+                "Deny",
+                [*ALARM_WRITE_ACTIONS],
+                [scope.arn("cloudwatch", f"alarm:{o}-{env}-*") for o in look_alikes],
             )
         )
     if scope.production:
@@ -717,10 +782,25 @@ def lane_role_arns(scope: Scope, service: str) -> str:
     return scope.arn("iam", f"role{naming.lane_role_path(service, scope.env)}*", region=False)
 
 
-def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
-    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only."""
+def app_deploy_policy(
+    scope: Scope,
+    service: str,
+    project: str,
+    *,
+    lane_prefix: str = "",
+    pipeline: str | None = None,
+    read_secrets: Sequence[str] = (),
+) -> Policy:
+    """``{service}-{env}-{lane}`` stacks of ONE service: its lanes only.
+
+    With ``lane_prefix`` (the review pipeline's role: ``pr-``) only the lanes
+    whose name starts with it: their state, ECS services, task families and
+    alarms by name, and their target groups, rules and scaling targets by
+    their ``Lane`` tag. ``pipeline`` is the pipeline whose artifacts it reads
+    (default: the service's app pipeline). ``read_secrets``: the secrets its
+    build reads (the review deploy project's GitHub token)."""
     env = scope.env
-    own = naming.lane_stack_glob(service, env)
+    own = naming.lane_stack_glob(service, env, lane_prefix)
     alb = naming.alb_name(service, env)
     cluster = naming.cluster_name(env)
     lane_roles = lane_role_arns(scope, service)
@@ -733,11 +813,12 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
         for o in scope.services
         if o != service and naming.lane_stack(o, env, "").startswith(head)
     ]
-    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, '')}*:*")
+    family_glob = scope.arn("ecs", f"task-definition/{naming.task_family(service, env, lane_prefix)}*:*")
+    slr, slr_resource = _service_linked_roles(scope, [AUTOSCALING_ECS_SERVICE])
     return document(
         [
             _log_statement(scope, project),
-            _artifact_read(scope, naming.app_pipeline_name(service, env)),
+            _artifact_read(scope, pipeline or naming.app_pipeline_name(service, env)),
             *_state_access(
                 scope, own, reads=[naming.infra_stack(env), naming.boot_stack(service, env)], exclude=look_alikes
             ),
@@ -753,7 +834,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                     "ecs:UntagResource",
                     "ecs:UpdateService",
                 ],
-                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, '')}*")],
+                [scope.arn("ecs", f"service/{cluster}/{naming.ecs_service_name(service, lane_prefix)}*")],
             ),
             statement(
                 "RegisterLaneTaskDefinitions",
@@ -761,10 +842,13 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 ["ecs:ListTagsForResource", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
                 [family_glob],
             ),
-            # Only the service's own families. parliament's (older) IAM
-            # database lists no resource type for DeregisterTaskDefinition;
-            # the request names one revision ARN, which this pattern scopes.
-            statement("DeregisterLaneTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], [family_glob]),
+            # AWS has no resource-level permission for DeregisterTaskDefinition
+            # (the IAM reference lists no resource type; containers-roadmap
+            # issue 929 asks for one): IAM evaluates it against "*", so a grant
+            # scoped to the service's families never matches and every lane
+            # replace or destroy would fail. Deregistering only marks a
+            # revision INACTIVE: running services keep running and can scale.
+            statement("DeregisterTaskDefinitions", "Allow", ["ecs:DeregisterTaskDefinition"], ["*"]),
             # No resource-level permissions exist for these (parliament's
             # IAM database lists no resource type for them); both only read.
             statement(
@@ -802,9 +886,33 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 "ManageLaneAlarms",
                 "Allow",
                 [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-                [scope.arn("cloudwatch", f"alarm:{naming.alarm_glob(service, env)}")],
+                [scope.arn("cloudwatch", f"alarm:{naming.lane_stack(service, env, lane_prefix)}*")],
             ),
             statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
+            # A lane's sleep schedule (Application Auto Scaling, ABAC on the
+            # scalable target's tags): register its own service's targets
+            # (tagged at creation), then change only targets with its tag.
+            statement(
+                "RegisterLaneScalableTargets",
+                "Allow",
+                ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"],
+                [scope.arn("application-autoscaling", "scalable-target/*")],
+                Condition={"StringEquals": {"aws:RequestTag/Service": service}},
+            ),
+            statement(
+                "ManageLaneScalableTargets",
+                "Allow",
+                SCALING_WRITE_ACTIONS,
+                [scope.arn("application-autoscaling", "scalable-target/*")],
+                Condition={"StringEquals": {"aws:ResourceTag/Service": service}},
+            ),
+            statement("DescribeScaling", "Allow", ["application-autoscaling:Describe*"], ["*"]),
+            slr,
+            *(
+                [statement("ReadBuildSecrets", "Allow", ["secretsmanager:GetSecretValue"], sorted(read_secrets))]
+                if read_secrets
+                else []
+            ),
             statement(
                 "ManageLaneRoles",
                 "Allow",
@@ -928,9 +1036,62 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 ["*"],
             ),
             statement("DenyBoundaryPolicyChanges", "Deny", BOUNDARY_POLICY_WRITE_ACTIONS, [boundary]),
-            _deny_iam(scope, [lane_roles]),
+            *_deny_other_lanes(lane_prefix),
+            _deny_iam(scope, [lane_roles, slr_resource]),
         ]
     )
+
+
+AUTOSCALING_ECS_SERVICE = "ecs.application-autoscaling.amazonaws.com"
+SCALING_WRITE_ACTIONS = [
+    "application-autoscaling:DeleteScheduledAction",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:ListTagsForResource",
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:TagResource",
+    "application-autoscaling:UntagResource",
+]
+
+
+def _deny_other_lanes(lane_prefix: str) -> list[Statement]:
+    """A role limited to lanes named ``{lane_prefix}*`` (the review role) may
+    create and change only resources whose ``Lane`` tag says so; names cannot
+    scope target groups and rules (hashed names, one listener)."""
+    if not lane_prefix:
+        return []
+    # Compact (the guard is a managed policy: 6,144 characters): every load
+    # balancing and scaling action, the alarm and ECS service writes.
+    writes = [
+        "application-autoscaling:*",
+        "elasticloadbalancing:*",
+        *ALARM_WRITE_ACTIONS,
+        "ecs:CreateService",
+        "ecs:DeleteService",
+        "ecs:UpdateService",
+    ]
+    return [
+        statement(
+            "DenyOtherLanesResources",
+            "Deny",
+            writes,
+            ["*"],
+            Condition={
+                "StringNotLike": {f"aws:ResourceTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
+                "Null": {f"aws:ResourceTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+        statement(
+            "DenyCreatingOtherLanes",
+            "Deny",
+            writes,
+            ["*"],
+            Condition={
+                "StringNotLike": {f"aws:RequestTag/{naming.LANE_TAG}": f"{lane_prefix}*"},
+                "Null": {f"aws:RequestTag/{naming.LANE_TAG}": "false"},
+            },
+        ),
+    ]
 
 
 def lane_boundary_policy(
@@ -960,8 +1121,9 @@ def lane_boundary_policy(
     )
 
 
-def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
-    """The docker build of ONE service: push its image, write the artifact."""
+def app_build_policy(scope: Scope, service: str, project: str, *, pipeline: str | None = None) -> Policy:
+    """The docker build of ONE service: push its image, write the artifact
+    (of ``pipeline``: the app pipeline unless named, e.g. the review pipeline)."""
     repo = scope.arn("ecr", f"repository/{naming.ecr_repository_name(service, scope.env)}")
     return document(
         [
@@ -970,7 +1132,7 @@ def app_build_policy(scope: Scope, service: str, project: str) -> Policy:
                 "ReadWriteOwnPipelineArtifacts",
                 "Allow",
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                [scope.artifacts(naming.app_pipeline_name(service, scope.env))],
+                [scope.artifacts(pipeline or naming.app_pipeline_name(service, scope.env))],
             ),
             # GetAuthorizationToken has no resource type: it only proves identity;
             # the push rights are on the repository below.

@@ -68,8 +68,18 @@ def test_pipelines_stack_is_created_in_moto_and_every_policy_document_is_accepte
             if a["actionTypeId"]["provider"] == "CodeBuild"
         ]
         assert built and set(built) <= set(projects), name
-    # The article's defect 3: lanes of one service must not supersede each other.
+    # The article's defect 3: lanes of one service must not supersede each other
+    # (and one service's boot pipeline runs beside another's); infra and the reaper queue.
     for svc_pipeline in (
-        n for n in names if n not in (naming.infra_pipeline_name(ENV), naming.boot_pipeline_name(ENV))
+        n for n in names if n not in (naming.infra_pipeline_name(ENV), naming.reaper_pipeline_name(ENV))
     ):
         assert codepipeline.get_pipeline(name=svc_pipeline)["pipeline"]["executionMode"] == "PARALLEL"
+    # Review pipelines: their Remove/Build/Deploy entry conditions reach moto as the API's beforeEntry.
+    review = codepipeline.get_pipeline(name=naming.review_pipeline_name("user-api", ENV))["pipeline"]
+    entry = {st["name"]: st.get("beforeEntry") for st in review["stages"]}
+    assert entry["Remove"]["conditions"][0]["rules"][0]["configuration"]["Operator"] == "EQ"
+    assert entry["Build"]["conditions"][0]["result"] == "SKIP"
+    # The reaper's schedule starts the reaper pipeline with its own role.
+    sched = aws.client("scheduler").get_schedule(Name=naming.reaper_schedule_name(ENV))
+    assert sched["Target"]["Arn"].endswith(f":{naming.reaper_pipeline_name(ENV)}")
+    assert sched["Target"]["RoleArn"].endswith(f"/{naming.scheduler_role_name(ENV)}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.params import BootParams, ServiceParams
+from components.params import BootParams, ServiceParams, SleepSchedule
 
 INFRA_PRIVATE_SUBNETS_PROP = "infraPrivateSubnetIds"
 
@@ -39,3 +39,8 @@ class AppLaneArgs:
     service_discovery_service_arn: pulumi.Input[str]
     service_security_group_id: pulumi.Input[str]
     repository_url: pulumi.Input[str]
+    # Lifetime (components/lifetime.py): UTC times the runner recorded in the
+    # stack config, and the env's sleep schedule (non-default lanes only).
+    created_at: str | None = None
+    expires_at: str | None = None
+    sleep: SleepSchedule | None = None

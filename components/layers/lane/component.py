@@ -32,6 +32,7 @@ from .args import INFRA_PRIVATE_SUBNETS_PROP, AppLaneArgs
 from .container import BOOTSTRAP_WORK_DIR, hardening, resolve_image
 from .roles import lane_roles
 from .service import ecs_service, lane_alarms, task_definition
+from .sleep import expiry_tags, lane_tags, sleep_schedule
 from .traffic import lane_traffic
 
 LAYER = LANE.name
@@ -53,12 +54,13 @@ class AppLane(pulumi.ComponentResource):
         # this is where the pack's private-subnet check finds them.
         super().__init__("multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids}, opts)
         service, env, lane = args.service, args.env, args.lane
-        tags = naming.tags(env, LAYER, service, lane)
+        tags = {**naming.tags(env, LAYER, service, lane), **lane_tags(args)}
         roles = lane_roles(args, tags, self)
         task_def = task_definition(args, roles, tags, self)
         traffic = lane_traffic(args, tags, self)
-        watched = lane_alarms(args, traffic, self)
-        ecs = ecs_service(args, task_def, traffic, watched, tags, self)
+        watched = lane_alarms(args, traffic, self, lane_tags(args))
+        ecs = ecs_service(args, task_def, traffic, watched, {**tags, **expiry_tags(args)}, self)
+        sleep_schedule(args, ecs, tags, self)
 
         self.lane = lane
         self.service_name = ecs.name
@@ -145,6 +147,9 @@ def build(target: LaneTarget, config: StackConfig, params_dir: Path) -> LaneOutp
             rule_priorities=priorities,
             **infra_reads.kwargs(),
             **boot_reads.kwargs(),
+            created_at=config.created_at,
+            expires_at=config.expires_at,
+            sleep=infra.lanes.sleep,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

@@ -59,14 +59,19 @@ def task_definition(
     )
 
 
-def lane_alarms(args: AppLaneArgs, traffic: LaneTraffic, parent: pulumi.Resource) -> list[aws.cloudwatch.MetricAlarm]:
-    """Created before the ECS service: its deployment watches them by name."""
+def lane_alarms(
+    args: AppLaneArgs, traffic: LaneTraffic, parent: pulumi.Resource, extra_tags: dict[str, str] | None = None
+) -> list[aws.cloudwatch.MetricAlarm]:
+    """Created before the ECS service: its deployment watches them by name.
+    ``extra_tags`` (the lane's cost and lifetime tags) join the alarms' own."""
     service, env, lane, svc = args.service, args.env, args.lane, args.service_params
     child = pulumi.ResourceOptions(parent=parent)
     lb_suffix, tg_suffix = traffic.load_balancer_suffix, traffic.target_group_suffix
     ecs_name = naming.ecs_service_name(service, lane)
     return [
-        aws.cloudwatch.MetricAlarm(spec.key, **spec.args, opts=child)
+        aws.cloudwatch.MetricAlarm(
+            spec.key, **{**spec.args, "tags": {**(spec.args.get("tags") or {}), **(extra_tags or {})}}, opts=child
+        )
         for spec in alarms.lane_alarms(
             service,
             env,

@@ -5,8 +5,10 @@ V2 pipeline per env:
 
 - ``infra-{env}``: InfraSource -> deploy ``infra-{env}``; starts on a push to
   the infra repository's branch (the only pipeline with a git trigger).
-- ``boot-{env}``: variable SERVICE (required) -> deploy
-  ``boot-#{variables.SERVICE}-{env}``.
+- ``boot-{service}-{env}`` per service: the infra repo -> deploy
+  ``boot-{service}-{env}`` with that service's own boot deploy role (the
+  article's one boot pipeline with a SERVICE variable would need one role
+  able to change every service's ALB).
 - ``{service}-{env}`` per ``params/{service}-{env}.json``: the article's
   dual-source pipeline. InfraSource -> InfraOut (this repo: buildspecs,
   scripts, the Pulumi program) and AppSource -> AppOut (the app repo); Build
@@ -44,6 +46,7 @@ from .parts import (
     LayerPipelineArgs,
     deploy_environment,
 )
+from .review import Reaper, ReaperArgs, ReviewPipeline, ReviewPipelineArgs, review_project_names
 from .stages import (
     LAYER,
     PipelinesPlan,
@@ -53,11 +56,14 @@ from .stages import (
 
 def project_names(env: str, services: Sequence[str]) -> list[str]:
     """Every CodeBuild project of the env (the CodePipeline role may start these)."""
-    out = [naming.codebuild_project_name(env, "infra-deploy"), naming.codebuild_project_name(env, "boot-deploy")]
+    out = [naming.codebuild_project_name(env, "infra-deploy")]
     for service in services:
         out += [
+            naming.boot_codebuild_project_name(service, env),
             naming.app_codebuild_project_name(service, env, "build"),
             naming.app_codebuild_project_name(service, env, "deploy"),
+            *review_project_names(service, env),
+            naming.reaper_project_name(service, env),
         ]
     return out
 
@@ -144,9 +150,15 @@ class DeliveryPipelines(pulumi.ComponentResource):
         deploy = deploy_environment(pp, p.region)
         common = {"role_arn": role.arn, "artifact_bucket": store.bucket_name, "scope": scope, "deploy": deploy}
         names: list[pulumi.Output[str]] = []
-        for layer in ("infra", "boot"):
-            lp = LayerPipeline(layer, LayerPipelineArgs(env=env, layer=layer, params=pp, **common), after_policy)
-            names.append(lp.pipeline_name)
+        infra = LayerPipeline("infra", LayerPipelineArgs(env=env, layer="infra", params=pp, **common), after_policy)
+        names.append(infra.pipeline_name)
+        for service in p.services:
+            boot = LayerPipeline(
+                f"boot-{service}",
+                LayerPipelineArgs(env=env, layer="boot", params=pp, service=service, **common),
+                after_policy,
+            )
+            names.append(boot.pipeline_name)
         for service, svc in p.services.items():
             repo_url = naming.ecr_repository_url(args.account, p.region, service, env)
             dp = DualSourcePipeline(
@@ -157,6 +169,27 @@ class DeliveryPipelines(pulumi.ComponentResource):
                 after_policy,
             )
             names.append(dp.pipeline_name)
+            rp = ReviewPipeline(
+                f"{service}-review",
+                ReviewPipelineArgs(
+                    env=env, service=service, service_params=svc, params=pp, repository_url=repo_url, **common
+                ),
+                after_policy,
+            )
+            names.append(rp.pipeline_name)
+        reaper = Reaper(
+            "reaper",
+            ReaperArgs(
+                env=env,
+                services=list(p.services),
+                params=pp,
+                account=args.account,
+                schedule_arn=template.arn("scheduler", f"schedule/default/{naming.reaper_schedule_name(env)}"),
+                **common,
+            ),
+            after_policy,
+        )
+        names.append(reaper.pipeline_name)
         self.pipeline_names = pulumi.Output.all(*names).apply(list)
         self.artifact_bucket_name = store.bucket_name
         self.register_outputs(self.outputs().exports())

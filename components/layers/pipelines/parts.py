@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -15,7 +15,6 @@ from components.buckets import Expiry, private_bucket
 from components.params import PipelinesParams, ServiceParams
 
 from .stages import (
-    BOOT_VARIABLES,
     BUILD_TIMEOUT_MINUTES,
     BUILDSPEC,
     DEPLOY_BUILDSPEC,
@@ -78,6 +77,8 @@ class BuildProjectArgs:
     environment: Mapping[str, pulumi.Input[str]]
     scope: pulumi.Input[iam.pipeline_roles.Scope]
     service: str | None = None
+    # Environment variables CodeBuild reads from Secrets Manager (name -> secret ARN).
+    secret_environment: Mapping[str, str] = field(default_factory=dict)
 
 
 class BuildProject(pulumi.ComponentResource):
@@ -148,7 +149,8 @@ class BuildProject(pulumi.ComponentResource):
                 "privileged_mode": args.privileged,
                 "environment_variables": [
                     {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in args.environment.items()
-                ],
+                ]
+                + [{"name": k, "value": v, "type": "SECRETS_MANAGER"} for k, v in args.secret_environment.items()],
             },
             logs_config={"cloudwatch_logs": {"status": "ENABLED", "group_name": logs.name}},
             tags=tags,
@@ -227,25 +229,38 @@ class LayerPipelineArgs:
     deploy: DeployEnvironment
     role_arn: pulumi.Input[str]
     artifact_bucket: pulumi.Input[str]
+    service: str | None = None  # boot: the one service this pipeline and its role serve
 
 
 class LayerPipeline(pulumi.ComponentResource):
-    """``infra-{env}`` or ``boot-{env}``: the infra repo, then one deploy."""
+    """``infra-{env}`` or ``boot-{service}-{env}``: the infra repo, then one deploy."""
 
     pipeline_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: LayerPipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("multilane:pipelines:LayerPipeline", name, None, opts)
-        env, layer, pp = args.env, args.layer, args.params
-        project = naming.codebuild_project_name(env, f"{layer}-deploy")
-        document = iam.pipeline_roles.infra_deploy_policy if layer == "infra" else iam.pipeline_roles.boot_deploy_policy
+        env, layer, pp, service = args.env, args.layer, args.params, args.service
+        if layer == "infra":
+            project = naming.codebuild_project_name(env, "infra-deploy")
+            role_name = naming.pipeline_role_name(env, layer, "deploy")
+            policy = pulumi.Output.from_input(args.scope).apply(
+                lambda s: json.dumps(iam.pipeline_roles.infra_deploy_policy(s, project))
+            )
+        else:
+            if service is None:
+                raise ValueError("a boot pipeline serves exactly one service")
+            project = naming.boot_codebuild_project_name(service, env)
+            role_name = naming.boot_deploy_role_name(service, env)
+            policy = pulumi.Output.from_input(args.scope).apply(
+                lambda s: json.dumps(iam.pipeline_roles.boot_deploy_policy(s, service, project))
+            )
         deploy = BuildProject(
             f"{name}-deploy",
             BuildProjectArgs(
                 env=env,
                 project_name=project,
-                role_name=naming.pipeline_role_name(env, layer, "deploy"),
-                policy=pulumi.Output.from_input(args.scope).apply(lambda s: json.dumps(document(s, project))),
+                role_name=role_name,
+                policy=policy,
                 buildspec=DEPLOY_BUILDSPEC,
                 image=pp.build_image,
                 log_retention_days=pp.build_log_retention_days,
@@ -255,18 +270,16 @@ class LayerPipeline(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if layer == "infra":
-            name_, stages, variables, triggers = (
+        if service is None:
+            name_, stages, triggers = (
                 naming.infra_pipeline_name(env),
                 infra_stages(env, pp, project),
-                [],
                 infra_triggers(pp),
             )
         else:
-            name_, stages, variables, triggers = (
-                naming.boot_pipeline_name(env),
-                boot_stages(env, pp, project),
-                BOOT_VARIABLES,
+            name_, stages, triggers = (
+                naming.boot_pipeline_name(service, env),
+                boot_stages(service, env, pp, project),
                 None,
             )
         pipeline = _pipeline(
@@ -277,7 +290,7 @@ class LayerPipeline(pulumi.ComponentResource):
                 role_arn=args.role_arn,
                 artifact_bucket=args.artifact_bucket,
                 stages=stages,
-                variables=variables,
+                variables=[],
                 execution_mode=EXECUTION_MODE[layer],
                 triggers=triggers,
             ),

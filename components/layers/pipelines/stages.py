@@ -129,8 +129,7 @@ def infra_stages(env: str, pp: PipelinesParams, deploy_project: str) -> list[dic
     ]
 
 
-def boot_stages(env: str, pp: PipelinesParams, deploy_project: str) -> list[dict]:
-    service = variable("SERVICE")
+def boot_stages(service: str, env: str, pp: PipelinesParams, deploy_project: str) -> list[dict]:
     return [
         {"name": "Source", "actions": [infra_source(pp, detect_changes=False)]},
         {
@@ -219,9 +218,6 @@ def app_variables(service: str, svc: ServiceParams) -> list[dict]:
     ]
 
 
-BOOT_VARIABLES = [{"name": "SERVICE", "description": "service whose boot stack to deploy (required)"}]
-
-
 def infra_triggers(pp: PipelinesParams) -> list[dict]:
     return [
         {
@@ -270,15 +266,17 @@ def check_artifact_folders(env: str, services: Sequence[str]) -> None:
     CodePipeline names after the first 20 characters of the pipeline name:
     two pipelines sharing them would share a folder."""
     seen: dict[str, str] = {}
-    names = [naming.infra_pipeline_name(env), naming.boot_pipeline_name(env)]
+    names = [naming.infra_pipeline_name(env)]
+    names += [naming.boot_pipeline_name(s, env) for s in services]
     names += [naming.app_pipeline_name(s, env) for s in services]
+    names += [naming.review_pipeline_name(s, env) for s in services] + [naming.reaper_pipeline_name(env)]
     for name in names:
         folder = naming.artifact_folder(name)
         if folder in seen:
             raise MultilaneError(
                 f"pipelines {seen[folder]} and {name} share the artifact folder {folder!r} (CodePipeline keeps only "
                 f"the first {naming.LIMIT_ARTIFACT_FOLDER} characters of a pipeline name); rename one service so "
-                "the first 20 characters of its pipeline name differ"
+                "the first 20 characters of its pipeline names differ (boot-{service}-{env} leaves 15 for the service)"
             )
         seen[folder] = name
 
