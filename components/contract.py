@@ -46,6 +46,7 @@ class MissingOutputsError(KeyError):
     """A dict of outputs lacks keys a record needs."""
 
 
+@dataclass(frozen=True)
 class Outputs:
     """Base of the typed output records (and of the reads subsets)."""
 
@@ -54,7 +55,7 @@ class Outputs:
     @classmethod
     def key(cls, name: str) -> str:
         """The exported key of field ``name``."""
-        for f in fields(cls):  # type: ignore[arg-type]  # every subclass is a dataclass
+        for f in fields(cls):
             if f.name == name:
                 return str(f.metadata[KEY]) if KEY in f.metadata else cls._source_key(name)
         raise AttributeError(f"{cls.__name__} has no field {name!r}")
@@ -65,11 +66,11 @@ class Outputs:
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:
-        return tuple(cls.key(f.name) for f in fields(cls))  # type: ignore[arg-type]
+        return tuple(cls.key(f.name) for f in fields(cls))
 
     def exports(self) -> dict[str, Any]:
         """Exported key -> value: what the stack exports (and registers as the component's outputs)."""
-        return {self.key(f.name): getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return {self.key(f.name): getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def missing(cls, outputs: Mapping[str, Any]) -> list[str]:
@@ -81,7 +82,7 @@ class Outputs:
         missing = cls.missing(outputs)
         if missing:
             raise MissingOutputsError(", ".join(missing))
-        return cls(**{f.name: outputs[cls.key(f.name)] for f in fields(cls)})  # type: ignore[arg-type]
+        return cls(**{f.name: outputs[cls.key(f.name)] for f in fields(cls)})
 
     @classmethod
     def get(cls, outputs: Mapping[str, Any], name: str) -> Any:
@@ -91,11 +92,7 @@ class Outputs:
     @classmethod
     def from_reference(cls: type[R], ref: pulumi.StackReference) -> R:
         """Every field of the record, required from the reference (a missing key fails the deploy)."""
-        return cls(**{f.name: ref.require_output(cls.key(f.name)) for f in fields(cls)})  # type: ignore[arg-type]
-
-    def kwargs(self) -> dict[str, Any]:
-        """Field name -> value (to hand a component's args the reads by name)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return cls(**{f.name: ref.require_output(cls.key(f.name)) for f in fields(cls)})
 
 
 class Reads(Outputs):

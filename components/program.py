@@ -31,7 +31,7 @@ def builder(layer: Layer) -> Builder:
     return build
 
 
-def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, pulumi.Input]:
+def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, Any]:
     """Resolve ``stack``, build its layer and export the outputs.
 
     Raises MultilaneError (before any resource is registered) for bad input.

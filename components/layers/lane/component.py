@@ -52,7 +52,9 @@ class AppLane(pulumi.ComponentResource):
         # The infra reference's private subnets, as a component input: the
         # real engine does not show StackReference reads to policy packs, so
         # this is where the pack's private-subnet check finds them.
-        super().__init__("multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids}, opts)
+        super().__init__(
+            "multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.infra.private_subnet_ids}, opts
+        )
         service, env, lane = args.service, args.env, args.lane
         tags = {**naming.tags(env, LAYER, service, lane), **lane_tags(args)}
         roles = lane_roles(args, tags, self)
@@ -75,7 +77,7 @@ class AppLane(pulumi.ComponentResource):
         # the real engine shows policy packs a component's registered outputs
         # but not StackReference reads, so the pack's private-subnet check
         # finds them here.
-        self.register_outputs({**self.outputs().exports(), INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids})
+        self.register_outputs({**self.outputs().exports(), INFRA_PRIVATE_SUBNETS_PROP: args.infra.private_subnet_ids})
 
     def outputs(self) -> LaneOutputs:
         """The contract's lane outputs."""
@@ -130,8 +132,6 @@ def build(target: LaneTarget, config: StackConfig, params_dir: Path) -> LaneOutp
         priorities = []
 
     provider = aws.Provider("aws", region=infra.region)
-    infra_reads = read_reference(LaneReadsInfra, target, config.org)
-    boot_reads = read_reference(LaneReadsBoot, target, config.org)
     component = AppLane(
         "lane",
         AppLaneArgs(
@@ -145,8 +145,8 @@ def build(target: LaneTarget, config: StackConfig, params_dir: Path) -> LaneOutp
             production=infra.production,
             rule_conditions=conditions,
             rule_priorities=priorities,
-            **infra_reads.kwargs(),
-            **boot_reads.kwargs(),
+            infra=read_reference(LaneReadsInfra, target, config.org),
+            boot=read_reference(LaneReadsBoot, target, config.org),
             created_at=config.created_at,
             expires_at=config.expires_at,
             sleep=infra.lanes.sleep,
