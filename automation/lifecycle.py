@@ -29,7 +29,7 @@ from automation.progress import StackOutcome
 from automation.runner import Runner, live_lanes, remove_after_destroy
 from automation.workspace import Backend
 from components import naming, params, stackname
-from components.contract import InfraOutputs, LaneOutputs
+from components.contract import InfraOutputs, LaneOutputs, rule_priority
 from components.errors import MultilaneError
 from components.stackname import LaneTarget
 
@@ -233,13 +233,12 @@ def lanes(
     # Leftover empty stacks (destroyed without --remove) are no lanes.
     for t, summary in live_lanes(backend, service, env, params_dir):
         out = backend.outputs(t.stack)
-        prio = LaneOutputs.get(out, "rule_priority")
         rows.append(
             LaneRow(
                 t.lane,
                 t.stack,
                 str(LaneOutputs.get(out, "image_uri") or ""),
-                _priority(prio),
+                rule_priority(out),
                 str(LaneOutputs.get(out, "route_header") or ""),
                 summary.last_update,
                 review.lifetime_columns(
@@ -248,18 +247,6 @@ def lanes(
             )
         )
     return sorted(rows, key=lambda r: (r.lane != naming.DEFAULT_LANE, r.lane))
-
-
-def _priority(value: Any) -> int | None:
-    """A RulePriority output as an int; anything else (an older program's output, a
-    hand-edited state) shows as unknown rather than failing the listing."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float) and float(value).is_integer():
-        return int(value) or None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
-        return int(value.strip()) or None
-    return None
 
 
 def render_lanes(service: str, env: str, rows: list[LaneRow]) -> str:

@@ -35,7 +35,7 @@ from automation.workspace import (
     StackSummary,
 )
 from components import naming, params
-from components.contract import LAYERS, BootOutputs, LaneOutputs, lower_stack, references
+from components.contract import LAYERS, BootOutputs, LaneOutputs, lower_stack, references, rule_priority
 from components.errors import MultilaneError
 from components.stackconfig import STACKS_DIR, parse_priority, stack_file_config
 from components.stackname import LaneTarget, Target
@@ -266,14 +266,7 @@ class Runner:
         """The lane stack's RulePriority output when it exists and is a rule priority."""
         if not self.backend.stack_exists(target.stack):
             return None
-        value = LaneOutputs.get(self.backend.outputs(target.stack), "rule_priority")
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return None
-        try:
-            number = int(value)
-        except ValueError:
-            return None
-        return number if number > 0 and number == float(value) else None
+        return rule_priority(self.backend.outputs(target.stack))
 
     # --- one stack -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ pack and docs/contract.md's table all derive from this module.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, TypeVar
@@ -29,6 +30,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import pulumi
 
 from . import naming
+from .routing.limits import PRIORITY_MAX, PRIORITY_MIN
 from .stackname import BootTarget, InfraTarget, LaneTarget, Target
 
 Layer = Literal["infra", "boot", "lane", "pipelines"]
@@ -158,6 +160,23 @@ class PipelinesOutputs(Outputs):
     LAYER: ClassVar[Layer] = "pipelines"
     pipeline_names: pulumi.Input[list[str]] = field(metadata=exported("PipelineNames"))
     artifact_bucket_name: pulumi.Input[str] = field(metadata=exported("ArtifactBucketName"))
+
+
+def rule_priority(outputs: Mapping[str, Any]) -> int | None:
+    """A lane stack's RulePriority output as a listener rule priority, or None:
+    0 (the default lane), missing, or not a priority (an older program's
+    output, hand-edited state). The one reader of that output."""
+    value = LaneOutputs.get(outputs, "rule_priority")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    return value if PRIORITY_MIN <= value <= PRIORITY_MAX else None
 
 
 # --- what each layer reads from the layers below -----------------------------

@@ -202,3 +202,28 @@ def test_the_docs_output_keys_are_the_contract():
         # Keys in the bullet's own list (before any parenthesised remark's examples).
         keys = tuple(re.findall(r"`([A-Z][A-Za-z]+)`", bullet.group(1)))
         assert keys == spec.outputs.output_keys(), name
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (12345, 12345),
+        (12345.0, 12345),
+        ("12345", 12345),
+        (" 7912 ", 7912),
+        (0, None),  # the default lane: no rule
+        ("0", None),
+        (True, None),
+        (12.5, None),
+        (-5, None),
+        ("-5", None),
+        (50001, None),
+        ("9999999999", None),
+        ("1e3", None),
+        (None, None),
+        ([12345], None),
+    ],
+)
+def test_a_rule_priority_output_is_read_one_way(value, expected):
+    assert contract.rule_priority({"RulePriority": value}) == expected
+    assert contract.rule_priority({}) is None
