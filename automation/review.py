@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from automation.progress import StackOutcome
 from automation.review_comment import CommentSink, ReviewComment, marker
 from components import lifetime, naming, params, review, stackname
+from components.contract import BootOutputs
 from components.errors import MultilaneError
 from components.lifetime import Lifetime, ReapCandidate, ReapDecision
 from components.routing import priorities as routing
-from components.stackname import Target
+from components.stackname import LaneTarget, Target
 
 if TYPE_CHECKING:
     from automation.runner import Runner
@@ -41,8 +42,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def lane_target(service: str, env: str, lane: str) -> Target:
-    return Target("lane", naming.lane_stack(service, env, lane), env, service=service, lane=lane)
+def lane_target(service: str, env: str, lane: str) -> LaneTarget:
+    return LaneTarget.of(service, env, lane)
 
 
 # --- lifetime of every non-default lane ---------------------------------------------------
@@ -73,7 +74,7 @@ def lifetime_for_up(
     backend: Backend, target: Target, stack_file: Mapping[str, str], params_dir: Path, now: datetime
 ) -> Lifetime | None:
     """The lifetime a non-default lane gets from this ``up`` (None for ``default`` and other layers)."""
-    if target.layer != "lane" or target.lane == naming.DEFAULT_LANE:
+    if not isinstance(target, LaneTarget) or target.lane == naming.DEFAULT_LANE:
         return None
     _, protected = stack_file_settings(stack_file, target.stack)
     ttl = ttl_hours(target, stack_file, params_dir)
@@ -118,13 +119,12 @@ def lanes_oldest_first(backend: Backend, service: str, env: str, params_dir: Pat
     return [lane for _, lane in sorted(rows)]
 
 
-def check_capacity(backend: Backend, target: Target, params_dir: Path) -> None:
+def check_capacity(backend: Backend, target: LaneTarget, params_dir: Path) -> None:
     """Refuse a new lane that would pass the ALB's rule or target-group limit,
     naming the limit and the lanes that hold it, oldest first."""
     from automation.runner import live_lanes
 
-    assert target.service is not None and target.lane is not None
-    names = [t.lane for t, _ in live_lanes(backend, target.service, target.env, params_dir) if t.lane]
+    names = [t.lane for t, _ in live_lanes(backend, target.service, target.env, params_dir)]
     svc = params.load_service(target.service, target.env, params_dir)
     try:
         # A lane being promoted holds one more rule (its weighted rule), and so
@@ -232,7 +232,7 @@ def run_review(
             comment,
             state="ready" if out.status == "ok" else "failed",
             image=image,
-            alb_dns=str(infra.get("LoadBalancerDnsName") or ""),
+            alb_dns=str(BootOutputs.get(infra, "load_balancer_dns_name") or ""),
             expires_at=life.expires_at if life else None,
             ttl_hours=int((life.expires_at - life.last_deploy_at).total_seconds() // 3600) if life else None,
             deployed_at=life.last_deploy_at if life else None,

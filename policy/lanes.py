@@ -27,11 +27,12 @@ from pulumi_policy import (
 )
 
 from components import naming, routing
+from components.contract import LISTENER_RULE, TARGET_GROUP
 from components.errors import MultilaneError
 from components.layers.lane.args import BOOT_DEFAULT_TG_PROP
+from components.stackname import LaneTarget
 
 from .facts import PackContext, as_list, get
-from .layers import LISTENER_RULE, TARGET_GROUP
 from .network import LANE_COMPONENT
 
 NAME = "lane-rules-own-lane"
@@ -272,13 +273,12 @@ def policies(ctx: PackContext) -> list[Policy]:
         if args.resource_type != LISTENER_RULE:
             return None
         target = ctx.target(args.urn)
-        return target if target is not None and target.layer == "lane" else None
+        return target if isinstance(target, LaneTarget) else None
 
     def own_lane(args: ResourceValidationArgs, report: ReportViolation) -> None:
         target = lane_target(args)
         if target is None:
             return  # a rule outside a lane stack is the layer policy's business
-        assert target.lane is not None and target.service is not None
         if is_weighted(args.props):
             return  # the weighted rule's own policy checks it
         svc = ctx.service(target.service, target.env)
@@ -307,7 +307,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             if rule.resource_type != LISTENER_RULE:
                 continue
             target = ctx.target(rule.urn)
-            if target is None or target.layer != "lane":
+            if not isinstance(target, LaneTarget):
                 continue
             # The forward target is an input the engine joins to the resource it
             # came from: it must be a target group of this very stack.

@@ -45,7 +45,7 @@ def sleep_schedule(
         return []
     service, env, lane, svc = args.service, args.env, args.lane, args.service_params
     desired = svc.desired_count.lane
-    resource_id = pulumi.Output.all(args.cluster_name, ecs.name).apply(
+    resource_id = pulumi.Output.all(args.infra.cluster_name, ecs.name).apply(
         lambda a: naming.ecs_scalable_resource_id(str(a[0]), str(a[1]))
     )
     target = aws.appautoscaling.Target(

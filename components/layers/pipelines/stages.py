@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components import naming, params, stackname
+from components.contract import PIPELINES
 from components.errors import MultilaneError
 from components.params import PipelinesParams, ServiceParams
 
-LAYER = "pipelines"
+LAYER = PIPELINES.name
 
 SOURCE_PROVIDER = "CodeStarSourceConnection"
 INFRA_SOURCE, APP_SOURCE = "InfraSource", "AppSource"
@@ -255,13 +256,7 @@ def plan(env: str, params_dir: Path) -> PipelinesPlan:
     services: dict[str, ServiceParams] = {}
     for service in names:
         stackname.check_service(service, env)
-        svc = params.load_service(service, env, params_dir)
-        if getattr(svc, "app", None) is None:
-            raise MultilaneError(
-                f"{params.rel(params.service_path(service, env, params_dir))}: key 'app' is missing; the "
-                'pipeline needs the app repository, e.g. "app": {"repository": "acme/' + service + '"}'
-            )
-        services[service] = svc
+        services[service] = params.load_service(service, env, params_dir)  # pydantic requires "app"
     check_artifact_folders(env, list(services))
     return PipelinesPlan(env=env, region=infra.region, params=pp, services=services, production=infra.production)
 
