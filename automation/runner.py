@@ -82,12 +82,6 @@ def _allocate(*args: Any, **kwargs: Any) -> list[int]:
     return routing.priorities.allocate_priorities(*args, **kwargs)
 
 
-def _rule_count(lane: str, carriers: list[str]) -> int:
-    from components import routing
-
-    return len(routing.carriers.lane_rule_conditions(lane, carriers))
-
-
 def read_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     """``stacks/Pulumi.<stack>.yaml`` config with short keys (``imageUri``), or {}."""
     raw = stack_file_config(stack, stacks_dir)
@@ -107,7 +101,6 @@ class Runner:
     stacks_dir: Path = STACKS_DIR
     rules_source: priority.RulesSource | None = None
     allocate: priority.Allocate = _allocate
-    rule_count: Callable[[str, list[str]], int] = _rule_count
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     blocked_status: str = "failed"  # pr-preview reports a missing lower stack as "skipped"
@@ -241,7 +234,7 @@ class Runner:
         """
         assert target.service is not None and target.lane is not None and self.rules_source is not None
         service = params.load_service(target.service, target.env, self.params_dir)
-        count = self.rule_count(target.lane, list(service.lane_carriers))
+        carriers = list(service.lane_carriers)
         pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
         pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
         # Stack config files do not survive a CodeBuild run: without a pin, the
@@ -256,7 +249,7 @@ class Runner:
             self.progress.step(target.stack, "up", f"keeping priority {kept} from the stack's RulePriority output")
         avoid: dict[int, str] | None = None
         if retrying:
-            collided = pinned or kept or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
+            collided = pinned or kept or self.allocate(target.service, target.lane, carriers, taken={}, pinned=None)[0]
             avoid = {collided: "a rule created while this lane deployed"}
             pinned = None
             rules = rules or []
@@ -265,7 +258,7 @@ class Runner:
                 target.stack, "up", "priority check skipped: no AWS credentials to read the listener's rules"
             )
             return
-        result = priority.plan(self.allocate, target.service, target.lane, count, rules, pinned, avoid=avoid)
+        result = priority.plan(self.allocate, target.service, target.lane, carriers, rules, pinned, avoid=avoid)
         if result.pin is not None:
             config["multilane:priority"] = str(result.pin)
         elif retrying:

@@ -517,7 +517,8 @@ class ServiceParams(StrictModel):
     alarms: AlarmThresholds = AlarmThresholds()
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
     # baggage (lane=X) optionally. Each carrier costs listener rules.
-    lane_carriers: list[Literal["tracestate", "baggage"]] = Field(default_factory=lambda: ["tracestate"], min_length=1)
+    # The carriers are the table in components/routing/carriers.py.
+    lane_carriers: list[str] = Field(default_factory=lambda: ["tracestate"], min_length=1)
     # Accept lane headers only from these sources (e.g. the office VPN or an
     # authenticating proxy): each lane rule also needs a source-ip match, so
     # anyone else reaches the default lane whatever header they send. Empty:
@@ -609,8 +610,14 @@ class ServiceParams(StrictModel):
     @field_validator("lane_carriers")
     @classmethod
     def _carriers(cls, v: list[str]) -> list[str]:
-        if "tracestate" not in v or len(set(v)) != len(v):
-            raise ValueError("must list 'tracestate' once, optionally followed by 'baggage'")
+        # Imported here: components.routing imports stackname, which imports this module.
+        from components.routing import carriers
+
+        unknown = [c for c in v if c not in carriers.names()]
+        if unknown:
+            raise ValueError(f"holds {unknown[0]!r}; use {carriers.usage()}")
+        if carriers.carrier_problem(v):
+            raise ValueError(f"must list {carriers.usage(once=True)}")
         return v
 
     @model_validator(mode="after")

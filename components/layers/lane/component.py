@@ -117,7 +117,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
     conditions = routing.carriers.lane_rule_conditions(lane, svc.lane_carriers, svc.lane_header_source_cidrs)
     if conditions:
         priorities = routing.priorities.allocate_priorities(
-            service, lane, len(conditions), taken={}, pinned=config.priority
+            service, lane, svc.lane_carriers, taken={}, pinned=config.priority
         )
     elif config.priority is not None:
         raise MultilaneError(
