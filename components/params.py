@@ -452,6 +452,14 @@ class DesiredCount(StrictModel):
 CapacityProvider = Literal["FARGATE", "FARGATE_SPOT"]
 
 
+def _required_carriers() -> list[str]:
+    """laneCarriers when a service sets none: the carriers every service routes on."""
+    # Imported here: components.routing imports stackname, which imports this module.
+    from components.routing import carriers
+
+    return [c.header for c in carriers.table() if c.required]
+
+
 class LaneCapacity(StrictModel):
     """Capacity provider of each lane kind's ECS service. FARGATE_SPOT is
     cheaper and can be interrupted (2 minutes' notice): fine for non-default
@@ -518,7 +526,7 @@ class ServiceParams(StrictModel):
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
     # baggage (lane=X) optionally. Each carrier costs listener rules.
     # The carriers are the table in components/routing/carriers.py.
-    lane_carriers: list[str] = Field(default_factory=lambda: ["tracestate"], min_length=1)
+    lane_carriers: list[str] = Field(default_factory=_required_carriers, min_length=1)
     # Accept lane headers only from these sources (e.g. the office VPN or an
     # authenticating proxy): each lane rule also needs a source-ip match, so
     # anyone else reaches the default lane whatever header they send. Empty:

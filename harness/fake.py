@@ -68,7 +68,7 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
             "RulePriority": 0 if default else prio,
             "TaskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{t.service}-{t.env}-{t.lane}:1",
             "ImageUri": image,
-            "RouteHeader": "" if default else f"tracestate: ctx=lane:{t.lane}",
+            "RouteHeader": routing.carriers.route_header(t.lane),
         }
     return {"PipelineNames": [], "ArtifactBucketName": f"multilane-artifacts-{t.env}-fake"}
 
