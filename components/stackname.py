@@ -134,7 +134,7 @@ def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
         if stack.startswith(f"{layer}-"):
             env = stack[len(layer) + 1 :]
             if env in envs:
-                return Target(layer, stack, check_env(env))  # type: ignore[arg-type]
+                return Target(layer, stack, check_env(env))
             raise _unknown(stack, params_dir, f"names env {env!r}, which has no params/infra-{env}.json")
 
     if stack.startswith("boot-"):

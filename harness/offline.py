@@ -371,7 +371,7 @@ def run_stack(
             # list really is everything the program registered.
             with contextlib.suppress(Exception):
                 _sync_await(wait_for_rpcs())
-            err.registered = list(monitor.registrations)  # type: ignore[attr-defined]
+            err.registered = list(monitor.registrations)
             raise
         _sync_await(wait_for_rpcs())
         root = pulumi.runtime.get_root_resource()
@@ -436,8 +436,8 @@ def _isolated(fn: Callable[[], Recording]) -> Recording:
         worker_loops.clear()
         loop.close()
         asyncio.set_event_loop(previous)
-        if previous is None and set_called is not None:
-            local._set_called = set_called  # type: ignore[union-attr]  # as it was: no loop, none forced
+        if local is not None and previous is None and set_called is not None:
+            local._set_called = set_called  # as it was: no loop, none forced
         contextvars.Context().run(_forget_pulumi_leftovers)
 
 
