@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.params import BootParams, ServiceParams
+from components.routing.carriers import Condition
 
 INFRA_PRIVATE_SUBNETS_PROP = "infraPrivateSubnetIds"
 
@@ -23,7 +24,7 @@ class AppLaneArgs:
     boot_params: BootParams
     production: bool
     # Plain routing decisions, made before anything registers.
-    rule_conditions: list[list[dict]]
+    rule_conditions: list[list[Condition]]
     rule_priorities: list[int]
     # infra outputs
     vpc_id: pulumi.Input[str]
