@@ -139,11 +139,14 @@ class WrapNetwork(StrictModel):
         return self
 
 
+_FARGATE_PROVIDERS: tuple[Literal["FARGATE", "FARGATE_SPOT"], ...] = ("FARGATE", "FARGATE_SPOT")
+
+
 class ClusterSettings(StrictModel):
     # Lane alarms read Container Insights' RunningTaskCount/DesiredTaskCount.
     container_insights: Literal["enabled", "enhanced"] = "enabled"
     capacity_providers: list[Literal["FARGATE", "FARGATE_SPOT"]] = Field(
-        default_factory=lambda: ["FARGATE", "FARGATE_SPOT"], min_length=1
+        default_factory=lambda: list(_FARGATE_PROVIDERS), min_length=1
     )
 
 

@@ -141,17 +141,36 @@ class DeliveryPipelines(pulumi.ComponentResource):
         # Pipelines start a run on creation: the role must already work.
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=[role_policy])
         deploy = deploy_environment(pp, p.region)
-        common = {"role_arn": role.arn, "artifact_bucket": store.bucket_name, "scope": scope, "deploy": deploy}
         names: list[pulumi.Output[str]] = []
         for layer in ("infra", "boot"):
-            lp = LayerPipeline(layer, LayerPipelineArgs(env=env, layer=layer, params=pp, **common), after_policy)
+            lp = LayerPipeline(
+                layer,
+                LayerPipelineArgs(
+                    env=env,
+                    layer=layer,
+                    params=pp,
+                    role_arn=role.arn,
+                    artifact_bucket=store.bucket_name,
+                    scope=scope,
+                    deploy=deploy,
+                ),
+                after_policy,
+            )
             names.append(lp.pipeline_name)
         for service, svc in p.services.items():
             repo_url = f"{args.account}.dkr.ecr.{p.region}.amazonaws.com/{naming.ecr_repository_name(service, env)}"
             dp = DualSourcePipeline(
                 service,
                 DualSourcePipelineArgs(
-                    env=env, service=service, service_params=svc, params=pp, repository_url=repo_url, **common
+                    env=env,
+                    service=service,
+                    service_params=svc,
+                    params=pp,
+                    repository_url=repo_url,
+                    role_arn=role.arn,
+                    artifact_bucket=store.bucket_name,
+                    scope=scope,
+                    deploy=deploy,
                 ),
                 after_policy,
             )
