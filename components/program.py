@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -18,7 +19,7 @@ from . import params, stackconfig, stackname
 from .stackconfig import StackConfig
 from .stackname import Target
 
-Builder = Callable[[Target, StackConfig, Path], Mapping[str, pulumi.Input]]
+Builder = Callable[[Target, StackConfig, Path], Mapping[str, pulumi.Input[Any]]]
 
 LAYER_MODULES = {
     "infra": "components.layers.infra",
@@ -30,10 +31,11 @@ LAYER_MODULES = {
 
 def builder(layer: str) -> Builder:
     module = importlib.import_module(LAYER_MODULES[layer])
-    return module.build
+    build: Builder = module.build  # every layer module defines build with this signature
+    return build
 
 
-def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, pulumi.Input]:
+def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, pulumi.Input[Any]]:
     """Resolve ``stack``, build its layer and export the outputs.
 
     Raises MultilaneError (before any resource is registered) for bad input.

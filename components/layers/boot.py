@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -422,7 +422,7 @@ class ServiceBoot(pulumi.ComponentResource):
         self.repository_url = repo.repository_url
         self.register_outputs(self.outputs())
 
-    def outputs(self) -> dict[str, pulumi.Output]:
+    def outputs(self) -> dict[str, pulumi.Output[Any]]:
         """The contract's boot output keys."""
         return {
             "LoadBalancerArn": self.load_balancer_arn,
@@ -437,7 +437,7 @@ class ServiceBoot(pulumi.ComponentResource):
         }
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output]:
+def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output[Any]]:
     assert target.service is not None
     # Every params file is read and checked before the first registration.
     infra = params.load_infra(target.env, params_dir)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -197,7 +198,7 @@ class InfraEnvironment(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public]).apply(list)
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private]).apply(list)
 
-    def outputs(self) -> dict[str, pulumi.Output]:
+    def outputs(self) -> dict[str, pulumi.Output[Any]]:
         """The contract's infra output keys."""
         return {
             "VpcId": self.vpc_id,
@@ -212,7 +213,7 @@ class InfraEnvironment(pulumi.ComponentResource):
         }
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output]:
+def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output[Any]]:
     infra = params.load_infra(target.env, params_dir)  # validate before declaring anything
     provider = aws.Provider("aws", region=infra.region)
     env = InfraEnvironment(

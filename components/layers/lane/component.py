@@ -18,6 +18,7 @@ is checked in :func:`build` before the first registration.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -74,7 +75,7 @@ class AppLane(pulumi.ComponentResource):
         # finds them here.
         self.register_outputs({**self.outputs(), INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids})
 
-    def outputs(self) -> dict[str, pulumi.Input]:
+    def outputs(self) -> dict[str, pulumi.Input[Any]]:
         """The contract's lane output keys."""
         return {
             "Lane": self.lane,
@@ -88,7 +89,7 @@ class AppLane(pulumi.ComponentResource):
         }
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Input]:
+def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Input[Any]]:
     assert target.service is not None and target.lane is not None
     service, env, lane = target.service, target.env, target.lane
     # Everything a user can get wrong fails here, before the first registration.

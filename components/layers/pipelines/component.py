@@ -26,6 +26,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -179,11 +180,11 @@ class DeliveryPipelines(pulumi.ComponentResource):
         self.artifact_bucket_name = store.bucket_name
         self.register_outputs(self.outputs())
 
-    def outputs(self) -> dict[str, pulumi.Output]:
+    def outputs(self) -> dict[str, pulumi.Output[Any]]:
         return {"PipelineNames": self.pipeline_names, "ArtifactBucketName": self.artifact_bucket_name}
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output]:
+def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output[Any]]:
     p = plan(target.env, params_dir)  # every params file validated before anything registers
     provider = aws.Provider("aws", region=p.region)
     identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
