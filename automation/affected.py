@@ -34,13 +34,11 @@ PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt")
 def _lanes(service: str, env: str, known: Iterable[str], params_dir: Path) -> list[str]:
     out = [naming.lane_stack(service, env, naming.DEFAULT_LANE)]
     for name in known:
-        if not name.startswith(f"{service}-{env}-"):
-            continue
         try:
             t = stackname.resolve(name, params_dir)
         except MultilaneError:
             continue
-        if t.layer == "lane" and t.service == service and t.env == env:
+        if isinstance(t, stackname.LaneTarget) and t.service == service and t.env == env:
             out.append(name)
     return out
 
@@ -64,20 +62,17 @@ def all_stacks(known: Iterable[str], params_dir: Path = params.PARAMS_DIR) -> li
 
 
 def _params_file(stem: str, known: list[str], params_dir: Path) -> list[str]:
-    envs = params.envs(params_dir)
-    for layer in ("infra", "boot", "pipelines"):
-        if stem.startswith(f"{layer}-"):
-            env = stem[len(layer) + 1 :]
-            if layer == "infra":
-                return [naming.infra_stack(env), *_pipelines(env, params_dir)]
-            if layer == "pipelines":
-                return [naming.pipelines_stack(env)]
-            return [naming.boot_stack(s, env) for s in params.services(env, params_dir)]
-    for env in envs:
-        if stem.endswith(f"-{env}"):
-            service = stem[: -len(env) - 1]
-            return [*_service_stacks(service, env, known, params_dir), *_pipelines(env, params_dir)]
-    return []
+    found = stackname.params_file(stem, params_dir)
+    if found is None:
+        return []
+    kind, env, service = found
+    if kind == "infra":
+        return [naming.infra_stack(env), *_pipelines(env, params_dir)]
+    if kind == "pipelines":
+        return [naming.pipelines_stack(env)]
+    if kind == "boot":
+        return [naming.boot_stack(s, env) for s in params.services(env, params_dir)]
+    return [*_service_stacks(service, env, known, params_dir), *_pipelines(env, params_dir)]
 
 
 def affected_stacks(

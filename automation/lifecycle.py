@@ -29,27 +29,21 @@ from automation.progress import StackOutcome
 from automation.runner import Runner, live_lanes, remove_after_destroy
 from automation.workspace import Backend
 from components import naming, params, stackname
+from components.contract import InfraOutputs, LaneOutputs, rule_priority
 from components.errors import MultilaneError
-from components.stackname import Target
+from components.stackname import LaneTarget
 
 Waiter = Callable[[str, str], str]  # (cluster ARN, ECS service name) -> what it saw
 IMAGE_KEY = "multilane:imageUri"
 
 
 def service_env(text: str, params_dir: Path = params.PARAMS_DIR) -> tuple[str, str]:
-    """``user-api-dev`` -> ("user-api", "dev"), when params/user-api-dev.json exists."""
-    for env in params.envs(params_dir):
-        if text.endswith(f"-{env}") and text[: -len(env) - 1] in params.services(env, params_dir):
-            service = text[: -len(env) - 1]
-            return stackname.check_service(service, stackname.check_env(env)), env
-    found = [f"{s}-{e}" for e in params.envs(params_dir) for s in params.services(e, params_dir)]
-    raise MultilaneError(
-        f"{text!r} is not a {{service}}-{{env}} with a params file; known: {', '.join(found) or 'none'}"
-    )
+    """``user-api-dev`` -> ("user-api", "dev"), when params/user-api-dev.json exists (stackname parses it)."""
+    return stackname.resolve_service_env(text, params_dir)
 
 
-def lane_target(service: str, env: str, lane: str) -> Target:
-    return Target("lane", naming.lane_stack(service, env, lane), env, service=service, lane=lane)
+def lane_target(service: str, env: str, lane: str) -> LaneTarget:
+    return LaneTarget.of(service, env, lane)
 
 
 def ecs_waiter(cluster: str, service: str) -> str:
@@ -86,10 +80,10 @@ def promote(
     finished = _finish_promotion(runner, source)
     if finished is not None:
         return [finished]
-    image = backend.outputs(source.stack).get("ImageUri")
+    image = LaneOutputs.get(backend.outputs(source.stack), "image_uri")
     if not image:
         raise MultilaneError(
-            f"{source.stack} exports no ImageUri, so there is no image to promote; deploy it with `python -m automation up {source.stack}`"
+            f"{source.stack} exports no {LaneOutputs.key('image_uri')}, so there is no image to promote; deploy it with `python -m automation up {source.stack}`"
         )
     runner.note(f"promoting {source.stack} ({image}) to {target.stack}")
     outcomes = [runner.run_one("up", target, {IMAGE_KEY: str(image)}, f"promote {from_lane} -> default: image {image}")]
@@ -99,7 +93,7 @@ def promote(
     try:
         infra = backend.outputs(naming.infra_stack(env))
         seen = (waiter or ecs_waiter)(
-            str(infra.get("ClusterArn") or infra.get("ClusterName")),
+            str(InfraOutputs.get(infra, "cluster_arn") or InfraOutputs.get(infra, "cluster_name")),
             naming.ecs_service_name(service, naming.DEFAULT_LANE),
         )
     except Exception as err:  # the waiter's own failure (timeout, AWS error) must not remove the source
@@ -125,7 +119,7 @@ def promote_command(service: str, env: str, lane: str) -> str:
     return f"python -m automation promote {service}-{env} {lane}"
 
 
-def _finish_promotion(runner: Runner, source: Target) -> StackOutcome | None:
+def _finish_promotion(runner: Runner, source: LaneTarget) -> StackOutcome | None:
     """A promotion whose destroy succeeded but whose ``stack rm`` failed left
     an empty source stack: a re-run only removes it."""
     backend = runner.backend
@@ -139,7 +133,6 @@ def _finish_promotion(runner: Runner, source: Target) -> StackOutcome | None:
         return None
     runner.note(f"{source.stack} was promoted and destroyed already; removing the leftover empty stack")
     outcome = StackOutcome(source.stack, "destroy", "ok")
-    assert source.service is not None and source.lane is not None
     remove_after_destroy(backend, outcome, promote_command(source.service, source.env, source.lane))
     runner.progress.finish(outcome)
     return outcome
@@ -230,32 +223,18 @@ def lanes(backend: Backend, service: str, env: str, params_dir: Path = params.PA
     rows = []
     # Leftover empty stacks (destroyed without --remove) are no lanes.
     for t, summary in live_lanes(backend, service, env, params_dir):
-        assert t.lane is not None
         out = backend.outputs(t.stack)
-        prio = out.get("RulePriority")
         rows.append(
             LaneRow(
                 t.lane,
                 t.stack,
-                str(out.get("ImageUri") or ""),
-                _priority(prio),
-                str(out.get("RouteHeader") or ""),
+                str(LaneOutputs.get(out, "image_uri") or ""),
+                rule_priority(out),
+                str(LaneOutputs.get(out, "route_header") or ""),
                 summary.last_update,
             )
         )
     return sorted(rows, key=lambda r: (r.lane != naming.DEFAULT_LANE, r.lane))
-
-
-def _priority(value: Any) -> int | None:
-    """A RulePriority output as an int; anything else (an older program's output, a
-    hand-edited state) shows as unknown rather than failing the listing."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float) and float(value).is_integer():
-        return int(value) or None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
-        return int(value.strip()) or None
-    return None
 
 
 def render_lanes(service: str, env: str, rows: list[LaneRow]) -> str:

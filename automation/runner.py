@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,31 +34,20 @@ from automation.workspace import (
     StackSummary,
 )
 from components import naming, params
+from components.contract import LAYERS, BootOutputs, LaneOutputs, lower_stack, references, rule_priority
 from components.errors import MultilaneError
-from components.stackconfig import STACKS_DIR, stack_file_config
-from components.stackname import Target
+from components.stackconfig import STACKS_DIR, parse_priority, stack_file_config
+from components.stackname import LaneTarget, Target
 
 DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 32
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
-PHASE = {"infra": 0, "boot": 1, "pipelines": 1, "lane": 2}
-
-# What each layer's program reads from the layers below (require_output in
-# components/layers/boot.py and components/layers/lane/; tests/test_runner.py keeps these
-# in step with the code).
+# Deploy order and what each layer reads come from the layer contract.
+PHASE = {name: spec.phase for name, spec in LAYERS.items()}
+# (reader, lower) -> the output keys the reader's program requires.
 READS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("boot", "infra"): ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "NamespaceId", "AlarmTopicArn"),
-    ("lane", "infra"): ("VpcId", "PrivateSubnetIds", "ClusterName", "ClusterArn", "AlarmTopicArn"),
-    ("lane", "boot"): (
-        "HttpListenerArn",
-        "LoadBalancerArn",
-        "DefaultTargetGroupArn",
-        "LogGroupName",
-        "ServiceDiscoveryServiceArn",
-        "ServiceSecurityGroupId",
-        "RepositoryUrl",
-    ),
+    (name, r.LAYER): r.output_keys() for name, spec in LAYERS.items() for r in spec.reads
 }
 
 
@@ -118,25 +107,33 @@ class Runner:
 
     # --- validation (before anything runs) ------------------------------------------
 
-    def lane_image(self, target: Target, request: Request) -> tuple[str | None, str]:
-        """(image to set as config or None, where it comes from); raises when there is none."""
-        if request.image and request.image_stack == target.stack:
-            return request.image, "the parameter file"
-        if read_stack_file(target.stack, self.stacks_dir).get("imageUri"):
-            return None, f"stacks/Pulumi.{target.stack}.yaml"
-        if self.backend.stack_exists(target.stack):
-            current = self.backend.outputs(target.stack).get("ImageUri")
-            if current:
-                return str(current), "the image it runs now"
-        assert target.service is not None
-        service = params.load_service(target.service, target.env, self.params_dir)
-        if service.bootstrap_image:
-            return None, f"bootstrapImage of params/{target.service}-{target.env}.json"
-        raise MultilaneError(
-            f"lane stack {target.stack} has no image: pass --params-file with Parameters.ImageUri (or --var IMAGE_URI=...), "
-            f"set multilane:imageUri in stacks/Pulumi.{target.stack}.yaml, or set bootstrapImage in "
-            f"params/{target.service}-{target.env}.json"
+    def lane_image(self, target: LaneTarget, request: Request) -> tuple[str | None, str]:
+        """(image to set as config or None, where it comes from); raises when there is none.
+
+        The precedence is the lane program's (container.pick_image); the
+        program reads the stack file and bootstrapImage itself, so those set
+        no config.
+        """
+        from components.layers.lane.container import pick_image, stack_file_name
+
+        stack_file = stack_file_name(target.stack)
+
+        def configured() -> Iterator[tuple[str | None, str]]:
+            if request.image_stack == target.stack:
+                yield request.image, "the parameter file"
+            yield read_stack_file(target.stack, self.stacks_dir).get("imageUri"), stack_file
+            if self.backend.stack_exists(target.stack):
+                current = LaneOutputs.get(self.backend.outputs(target.stack), "image_uri")
+                yield (str(current) if current else None), "the image it runs now"
+
+        image, where = pick_image(
+            target,
+            configured(),
+            lambda: params.load_service(target.service, target.env, self.params_dir).bootstrap_image,
+            fixes="pass --params-file with Parameters.ImageUri (or --var IMAGE_URI=...), "
+            f"set multilane:imageUri in {stack_file}, or set",
         )
+        return (None, where) if where == stack_file or where.startswith("bootstrapImage") else (image, where)
 
     def prepare(self, op: str, request: Request) -> dict[str, dict[str, str]]:
         """Per-stack config to set; raises MultilaneError before anything changes."""
@@ -150,7 +147,7 @@ class Runner:
             self._check_no_dependents(request.targets)
             return configs
         for t in request.targets:
-            if t.layer == "lane":
+            if isinstance(t, LaneTarget):
                 if op == "up":
                     self._check_capacity(t)
                 image, source = self.lane_image(t, request)
@@ -159,13 +156,12 @@ class Runner:
                 self.progress.step(t.stack, op, f"image from {source}")
         return configs
 
-    def _check_capacity(self, target: Target) -> None:
+    def _check_capacity(self, target: LaneTarget) -> None:
         from components import routing
 
-        assert target.service is not None
         lanes = [t.lane for t, _ in live_lanes(self.backend, target.service, target.env, self.params_dir)]
         service = params.load_service(target.service, target.env, self.params_dir)
-        routing.priorities.check_capacity([x for x in lanes if x], list(service.lane_carriers), lane=target.lane)
+        routing.priorities.check_capacity(lanes, list(service.lane_carriers), lane=target.lane)
 
     def _check_no_dependents(self, targets: list[Target]) -> None:
         """Refuse to destroy a lower stack that stacks outside this run still read."""
@@ -188,11 +184,7 @@ class Runner:
                 other = resolve(name, self.params_dir)
             except MultilaneError:
                 continue
-            if other.env != target.env:
-                continue
-            if target.layer == "infra" and other.layer in ("boot", "lane"):
-                out.add(name)
-            if target.layer == "boot" and other.layer == "lane" and other.service == target.service:
+            if target.stack in references(other):
                 out.add(name)
         return out
 
@@ -212,35 +204,32 @@ class Runner:
 
     def precheck(self, target: Target) -> dict[str, dict[str, Any]]:
         """Outputs of the stacks ``target`` reads, or BlockedError."""
-        read: dict[str, dict[str, Any]] = {}
-        if target.layer in ("boot", "lane"):
-            infra = naming.infra_stack(target.env)
-            read[infra] = self._require(target.stack, infra, READS[(target.layer, "infra")])
-        if target.layer == "lane":
-            assert target.service is not None
-            boot = naming.boot_stack(target.service, target.env)
-            read[boot] = self._require(target.stack, boot, READS[("lane", "boot")])
-        return read
+        return {stack: self._require(target.stack, stack, r.output_keys()) for stack, r in references(target).items()}
 
     # --- priority ------------------------------------------------------------------------
 
     def check_priority(
-        self, target: Target, config: dict[str, str], boot_outputs: Mapping[str, Any], *, retrying: bool = False
+        self, target: LaneTarget, config: dict[str, str], boot_outputs: Mapping[str, Any], *, retrying: bool = False
     ) -> None:
         """Pin multilane:priority when the program's slot is taken on the live listener.
 
         ``retrying``: the last ``up`` failed with PriorityInUse, so the slot it
         used is treated as taken even if the rule list does not show it yet.
         """
-        assert target.service is not None and target.lane is not None and self.rules_source is not None
+        assert self.rules_source is not None  # __post_init__ sets it
         service = params.load_service(target.service, target.env, self.params_dir)
         carriers = list(service.lane_carriers)
-        pinned_text = config.get("multilane:priority") or read_stack_file(target.stack, self.stacks_dir).get("priority")
-        pinned = int(pinned_text) if pinned_text and pinned_text != "0" else None
+        if config.get("multilane:priority"):
+            pinned = parse_priority(config["multilane:priority"], f"{target.stack}: multilane:")
+        else:
+            pinned = parse_priority(
+                read_stack_file(target.stack, self.stacks_dir).get("priority"),
+                f"stacks/Pulumi.{target.stack}.yaml: multilane:",
+            )
         # Stack config files do not survive a CodeBuild run: without a pin, the
         # lane's last deployed priority (its RulePriority output) is the one to keep.
         kept = self.last_priority(target) if pinned is None else None
-        rules = self.rules_source(str(boot_outputs.get("HttpListenerArn", "")))
+        rules = self.rules_source(str(BootOutputs.get(boot_outputs, "http_listener_arn") or ""))
         if kept is not None and rules and priority.taken_map(rules).get(kept) not in (None, target.lane):
             kept = None  # a stale output: another rule holds that slot now; allocate as for a new lane
         if kept is not None and not retrying:
@@ -265,18 +254,11 @@ class Runner:
             config["multilane:priority"] = str(result.live[0])
         self.progress.step(target.stack, "up", result.reason)
 
-    def last_priority(self, target: Target) -> int | None:
+    def last_priority(self, target: LaneTarget) -> int | None:
         """The lane stack's RulePriority output when it exists and is a rule priority."""
         if not self.backend.stack_exists(target.stack):
             return None
-        value = self.backend.outputs(target.stack).get("RulePriority")
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return None
-        try:
-            number = int(value)
-        except ValueError:
-            return None
-        return number if number > 0 and number == float(value) else None
+        return rule_priority(self.backend.outputs(target.stack))
 
     # --- one stack -------------------------------------------------------------------------
 
@@ -325,10 +307,9 @@ class Runner:
             if op in ("up", "preview"):
                 self.progress.step(target.stack, op, "pre-check")
                 read = self.precheck(target)
-            is_rule_lane = target.layer == "lane" and target.lane != naming.DEFAULT_LANE
-            if op == "up" and is_rule_lane:
-                boot = read[naming.boot_stack(target.service or "", target.env)]
-                self.check_priority(target, config, boot)
+            rule_lane = target if isinstance(target, LaneTarget) and target.lane != naming.DEFAULT_LANE else None
+            if op == "up" and rule_lane is not None:
+                self.check_priority(rule_lane, config, read[lower_stack(rule_lane, "boot")])
             if op == "preview" and not self.backend.stack_exists(target.stack):
                 created_for_preview = True
                 outcome.notes.append("new stack: previewed as a fresh stack, then removed again")
@@ -337,12 +318,13 @@ class Runner:
                 result = self._with_retry(target, op, lambda: self._operate(op, target, config, message, collector))
             except OperationFailedError as err:
                 if not (
-                    op == "up" and is_rule_lane and "PriorityInUse" in (str(err) + " ".join(collector.result().errors))
+                    op == "up"
+                    and rule_lane is not None
+                    and "PriorityInUse" in (str(err) + " ".join(collector.result().errors))
                 ):
                     raise
                 self.progress.step(target.stack, op, "PriorityInUse: re-allocating the priority and retrying once")
-                boot = read[naming.boot_stack(target.service or "", target.env)]
-                self.check_priority(target, config, boot, retrying=True)
+                self.check_priority(rule_lane, config, read[lower_stack(rule_lane, "boot")], retrying=True)
                 collector = ChangeCollector()
                 result = self._with_retry(target, op, lambda: self._operate(op, target, config, message, collector))
                 outcome.notes.append(
@@ -431,7 +413,7 @@ def is_empty(backend: Backend, summary: StackSummary) -> bool:
 
 def live_lanes(
     backend: Backend, service: str, env: str, params_dir: Path = params.PARAMS_DIR
-) -> list[tuple[Target, StackSummary]]:
+) -> list[tuple[LaneTarget, StackSummary]]:
     """The lane stacks of exactly ``service`` in ``env`` that hold resources.
 
     Names are resolved with components/stackname.py (the longest
@@ -447,7 +429,7 @@ def live_lanes(
             t = resolve(summary.name, params_dir)
         except MultilaneError:
             continue  # a stack of another project or an old params layout
-        if t.layer != "lane" or t.service != service or t.env != env or t.lane is None:
+        if not isinstance(t, LaneTarget) or t.service != service or t.env != env:
             continue
         if is_empty(backend, summary):
             continue

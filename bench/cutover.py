@@ -29,6 +29,7 @@ from typing import Any
 
 from bench._figure import Figure
 from components import naming, params
+from components.contract import LaneOutputs
 from harness.offline import placeholder_outputs, run_stack
 
 TARGET_S = 60
@@ -91,7 +92,7 @@ def recorded_target_groups(env: str, params_dir: Path = params.PARAMS_DIR) -> di
         naming.lane_stack(SERVICE, env, naming.DEFAULT_LANE), references=refs, config=config, params_dir=params_dir
     )
     # The default lane owns no target group: find the one it registers in.
-    served = default.outputs["TargetGroupArn"]
+    served = LaneOutputs.get(default.outputs, "target_group_arn")
     [default_tg] = [r for r in boot.of_type(TG) if r.state["arn"] == served]
     return {"gray": gray.one(TG).inputs, naming.DEFAULT_LANE: default_tg.inputs}
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .errors import MultilaneError
+
 PROJECT = "multilane"
 MANAGED_BY = "multilane"
 DEFAULT_ORG = "organization"
@@ -56,6 +58,50 @@ LIMIT_ARTIFACT_FOLDER = 20
 
 HASH_LEN = 8
 
+# Glob parts IAM patterns pass in place of a service, env or lane.
+_GLOBS = ("*", "")
+
+
+def _checked(value: str, what: str, limit: int, fix: str) -> str:
+    if value not in _GLOBS and len(value) > limit:
+        raise MultilaneError(
+            f"{what} {value!r} has {len(value)} characters; AWS names built from it allow at most {limit}: {fix}"
+        )
+    return value
+
+
+def service_part(service: str) -> str:
+    """``service`` as a part of an AWS name: at most MAX_SERVICE_LEN characters."""
+    return _checked(service, "service name", MAX_SERVICE_LEN, "rename its params/{service}-{env}.json")
+
+
+def env_part(env: str) -> str:
+    """``env`` as a part of an AWS name: at most MAX_ENV_LEN characters."""
+    return _checked(env, "env name", MAX_ENV_LEN, "rename its params/infra-{env}.json")
+
+
+def lane_part(lane: str) -> str:
+    """``lane`` as a part of an AWS name: at most MAX_LANE_LEN characters."""
+    return _checked(lane, "lane name", MAX_LANE_LEN, "pick a shorter lane name")
+
+
+def bounded(name: str, limit: int, what: str) -> str:
+    """A name AWS caps at ``limit`` that is not hash-fitted: refuse it, never truncate it."""
+    if len(name) > limit:
+        raise MultilaneError(
+            f"{what} {name!r} has {len(name)} characters, over AWS's limit of {limit}; use shorter service or env names"
+        )
+    return name
+
+
+def arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    """``arn:{partition}:{service}:{region}:{account}:{resource}`` (region and account may be empty)."""
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def s3_arn(partition: str, bucket: str, key: str | None = None) -> str:
+    return arn(partition, "s3", "", "", bucket) + (f"/{key}" if key is not None else "")
+
 
 def short_hash(*parts: object, length: int = HASH_LEN) -> str:
     """A stable hex digest of ``parts`` (sha256, never Python's salted hash)."""
@@ -81,19 +127,19 @@ def fit(name: str, limit: int, *, salt: tuple[object, ...] = ()) -> str:
 
 
 def infra_stack(env: str) -> str:
-    return f"infra-{env}"
+    return f"infra-{env_part(env)}"
 
 
 def boot_stack(service: str, env: str) -> str:
-    return f"boot-{service}-{env}"
+    return f"boot-{service_part(service)}-{env_part(env)}"
 
 
 def lane_stack(service: str, env: str, lane: str) -> str:
-    return f"{service}-{env}-{lane}"
+    return f"{service_part(service)}-{env_part(env)}-{lane_part(lane)}"
 
 
 def pipelines_stack(env: str) -> str:
-    return f"pipelines-{env}"
+    return f"pipelines-{env_part(env)}"
 
 
 def stack_ref(stack: str, org: str = DEFAULT_ORG) -> str:
@@ -128,23 +174,23 @@ def tags(env: str, layer: str, service: str | None = None, lane: str | None = No
 
 
 def cluster_name(env: str) -> str:
-    return fit(f"{PROJECT}-{env}", LIMIT_CLUSTER_NAME)
+    return fit(f"{PROJECT}-{env_part(env)}", LIMIT_CLUSTER_NAME)
 
 
 def vpc_name(env: str) -> str:
-    return f"{PROJECT}-{env}"
+    return f"{PROJECT}-{env_part(env)}"
 
 
 def alarm_topic_name(env: str) -> str:
     """The SNS topic every alarm of ``env`` notifies (boot and lane alarms)."""
-    return fit(f"{PROJECT}-{env}-alarms", LIMIT_SNS_TOPIC_NAME)
+    return fit(f"{PROJECT}-{env_part(env)}-alarms", LIMIT_SNS_TOPIC_NAME)
 
 
 # --- boot ------------------------------------------------------------------
 
 
 def alb_name(service: str, env: str) -> str:
-    return fit(f"{service}-{env}", LIMIT_ALB_NAME)
+    return fit(f"{service_part(service)}-{env_part(env)}", LIMIT_ALB_NAME)
 
 
 def target_group_name(service: str, env: str, lane: str, *, port: int, protocol: str, target_type: str) -> str:
@@ -156,7 +202,7 @@ def target_group_name(service: str, env: str, lane: str, *, port: int, protocol:
     gives the replacement a new name: create-before-delete just works.
     """
     return fit(
-        f"{service}-{env}-{lane}",
+        f"{service_part(service)}-{env_part(env)}-{lane_part(lane)}",
         LIMIT_TARGET_GROUP_NAME,
         salt=(port, protocol, target_type),
     )
@@ -168,19 +214,24 @@ def default_target_group_name(service: str, env: str, *, port: int, protocol: st
 
 
 def log_group_name(service: str, env: str) -> str:
-    return f"/ecs/{env}/{service}"
+    return bounded(f"/ecs/{env_part(env)}/{service_part(service)}", LIMIT_LOG_GROUP_NAME, "log group name")
 
 
 def ecr_repository_name(service: str, env: str) -> str:
-    return f"{env}/{service}"
+    return bounded(f"{env_part(env)}/{service_part(service)}", LIMIT_ECR_REPOSITORY_NAME, "ECR repository name")
+
+
+def ecr_repository_url(account: str, region: str, service: str, env: str) -> str:
+    """The repository URL images are pushed to and pulled from (the boot stack's RepositoryUrl)."""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{ecr_repository_name(service, env)}"
 
 
 def cloudmap_service_name(service: str) -> str:
-    return service
+    return bounded(service_part(service), LIMIT_CLOUDMAP_SERVICE_NAME, "Cloud Map service name")
 
 
 def security_group_name(service: str, env: str, role: str) -> str:
-    return fit(f"{service}-{env}-{role}", LIMIT_SECURITY_GROUP_NAME)
+    return fit(f"{service_part(service)}-{env_part(env)}-{role}", LIMIT_SECURITY_GROUP_NAME)
 
 
 # --- lane ------------------------------------------------------------------
@@ -188,25 +239,30 @@ def security_group_name(service: str, env: str, role: str) -> str:
 
 def ecs_service_name(service: str, lane: str) -> str:
     # The cluster is per env, so service + lane is unique inside it.
-    return fit(f"{service}-{lane}", LIMIT_ECS_SERVICE_NAME)
+    return fit(f"{service_part(service)}-{lane_part(lane)}", LIMIT_ECS_SERVICE_NAME)
 
 
 def task_family(service: str, env: str, lane: str) -> str:
-    return fit(f"{service}-{env}-{lane}", LIMIT_TASK_FAMILY)
+    return fit(f"{service_part(service)}-{env_part(env)}-{lane_part(lane)}", LIMIT_TASK_FAMILY)
 
 
 def lane_role_name(service: str, env: str, lane: str, role: str) -> str:
     """IAM role of one lane (role: "exec" or "task"); 64-character limit."""
-    return fit(f"{service}-{env}-{lane}-{role}", LIMIT_IAM_ROLE_NAME)
+    return fit(f"{service_part(service)}-{env_part(env)}-{lane_part(lane)}-{role}", LIMIT_IAM_ROLE_NAME)
 
 
 def alarm_name(service: str, env: str, lane: str | None, metric: str) -> str:
-    scope = f"{service}-{env}-{lane}" if lane else f"{service}-{env}"
+    scope = f"{service_part(service)}-{env_part(env)}" + (f"-{lane_part(lane)}" if lane else "")
     return fit(f"{scope}-{metric}", LIMIT_ALARM_NAME)
 
 
+def alarm_glob(service: str, env: str) -> str:
+    """Every alarm name of ``service`` in ``env`` (``*`` for every service): IAM wildcard."""
+    return f"{service_part(service)}-{env_part(env)}-*"
+
+
 def container_name(service: str) -> str:
-    return service
+    return service_part(service)
 
 
 def writable_volume_name(index: int) -> str:
@@ -218,23 +274,28 @@ def writable_volume_name(index: int) -> str:
 
 
 def app_pipeline_name(service: str, env: str) -> str:
-    return fit(f"{service}-{env}", LIMIT_PIPELINE_NAME)
+    return fit(f"{service_part(service)}-{env_part(env)}", LIMIT_PIPELINE_NAME)
 
 
 def infra_pipeline_name(env: str) -> str:
-    return f"infra-{env}"
+    return bounded(f"infra-{env_part(env)}", LIMIT_PIPELINE_NAME, "pipeline name")
 
 
 def boot_pipeline_name(env: str) -> str:
-    return f"boot-{env}"
+    return bounded(f"boot-{env_part(env)}", LIMIT_PIPELINE_NAME, "pipeline name")
 
 
 def codebuild_project_name(env: str, purpose: str) -> str:
-    return fit(f"{PROJECT}-{env}-{purpose}", LIMIT_CODEBUILD_PROJECT_NAME)
+    return fit(f"{PROJECT}-{env_part(env)}-{purpose}", LIMIT_CODEBUILD_PROJECT_NAME)
 
 
 def pipeline_role_name(env: str, layer: str, purpose: str) -> str:
-    return fit(f"{PROJECT}-{env}-{layer}-{purpose}", LIMIT_IAM_ROLE_NAME)
+    return fit(f"{PROJECT}-{env_part(env)}-{layer}-{purpose}", LIMIT_IAM_ROLE_NAME)
+
+
+def app_pipeline_role_name(service: str, env: str, purpose: str) -> str:
+    """The app pipeline's per-service CodeBuild role (purpose: "build" or "deploy")."""
+    return pipeline_role_name(env, "app", f"{service_part(service)}-{purpose}")
 
 
 def pipeline_guard_policy_name(role_name: str) -> str:
@@ -244,7 +305,7 @@ def pipeline_guard_policy_name(role_name: str) -> str:
 
 def artifact_bucket_prefix(env: str) -> str:
     # Bucket names are global; autonaming appends a random suffix to this.
-    return fit(f"{PROJECT}-{env}-artifacts-", LIMIT_BUCKET_PREFIX)
+    return fit(f"{PROJECT}-{env_part(env)}-artifacts-", LIMIT_BUCKET_PREFIX)
 
 
 def app_codebuild_project_name(service: str, env: str, purpose: str) -> str:
@@ -253,7 +314,7 @@ def app_codebuild_project_name(service: str, env: str, purpose: str) -> str:
     A CodeBuild project has exactly one service role, so per-service IAM
     scoping needs per-service projects.
     """
-    return codebuild_project_name(env, f"{service}-{purpose}")
+    return codebuild_project_name(env, f"{service_part(service)}-{purpose}")
 
 
 def codebuild_log_group_name(project: str) -> str:
@@ -268,12 +329,12 @@ def lane_role_path(service: str, env: str) -> str:
     guaranteed; a path is. The app pipeline's role may pass and manage only
     roles under this path (``arn:aws:iam::<account>:role/multilane/<env>/<service>/*``).
     """
-    return f"/{PROJECT}/{env}/{service}/"
+    return f"/{PROJECT}/{env_part(env)}/{service_part(service)}/"
 
 
 def lane_boundary_policy_name(service: str, env: str) -> str:
     """The permissions boundary every lane role of ``service`` in ``env`` carries."""
-    return fit(f"{PROJECT}-{env}-{service}-lane-boundary", LIMIT_IAM_POLICY_NAME)
+    return fit(f"{PROJECT}-{env_part(env)}-{service_part(service)}-lane-boundary", LIMIT_IAM_POLICY_NAME)
 
 
 def lane_boundary_policy_path(service: str, env: str) -> str:
@@ -297,11 +358,11 @@ def alb_access_log_bucket_prefix(service: str, env: str) -> str:
     autonaming appends a random suffix. Always starts with
     ``{env}-alb-logs-`` (env is at most 16 characters), which is how the boot
     deploy role's S3 grant finds its env's log buckets."""
-    return fit(f"{env}-{ALB_LOGS_MARK}-{service}", LIMIT_BUCKET_PREFIX - 1) + "-"
+    return fit(f"{env_part(env)}-{ALB_LOGS_MARK}-{service_part(service)}", LIMIT_BUCKET_PREFIX - 1) + "-"
 
 
 def alb_access_log_bucket_glob(env: str) -> str:
-    return f"{env}-{ALB_LOGS_MARK}-*"
+    return f"{env_part(env)}-{ALB_LOGS_MARK}-*"
 
 
 def alb_access_log_prefix(service: str) -> str:
@@ -318,7 +379,7 @@ def lane_target_group_prefix(service: str, env: str) -> str:
     services that start the same way: see the README's pipelines section.
     """
     keep = LIMIT_TARGET_GROUP_NAME - HASH_LEN - 1
-    head = f"{service}-{env}-"
+    head = f"{service_part(service)}-{env_part(env)}-"
     return head if len(head) <= keep else head[:keep].rstrip("-_/.")
 
 
@@ -341,6 +402,15 @@ def state_object_keys(stack_glob: str) -> list[str]:
         f"{STATE_ROOT}/backups/{PROJECT}/{stack_glob}/*",
         f"{STATE_ROOT}/locks/{DEFAULT_ORG}/{PROJECT}/{stack_glob}/*",
     ]
+
+
+def layer_state_keys(layer: str) -> str:
+    """Every backend object of every stack of ``layer`` in any env (IAM's ``*`` spans ``/``)."""
+    return f"{STATE_ROOT}/*/{PROJECT}/{layer}-*"
+
+
+def state_meta_key() -> str:
+    return f"{STATE_ROOT}/meta.yaml"
 
 
 def lane_stack_glob(service: str, env: str) -> str:

@@ -9,40 +9,36 @@ pays for the pipelines layer's imports.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from . import params, stackconfig, stackname
+from .contract import LAYERS, Layer, Outputs
 from .stackconfig import StackConfig
-from .stackname import Target
 
-Builder = Callable[[Target, StackConfig, Path], Mapping[str, pulumi.Input[Any]]]
-
-LAYER_MODULES = {
-    "infra": "components.layers.infra",
-    "boot": "components.layers.boot",
-    "lane": "components.layers.lane.component",
-    "pipelines": "components.layers.pipelines.component",
-}
+# Each layer's build takes its own Target type (InfraTarget, ...); the
+# contract pairs a layer with its builder, so the dispatch is by layer name.
+Builder = Callable[[Any, StackConfig, Path], Outputs]
 
 
-def builder(layer: str) -> Builder:
-    module = importlib.import_module(LAYER_MODULES[layer])
-    build: Builder = module.build  # every layer module defines build with this signature
+def builder(layer: Layer) -> Builder:
+    """The ``build`` of the layer's module (the contract names it)."""
+    module = importlib.import_module(LAYERS[layer].builder)
+    build: Builder = module.build
     return build
 
 
-def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, pulumi.Input[Any]]:
+def run(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, Any]:
     """Resolve ``stack``, build its layer and export the outputs.
 
     Raises MultilaneError (before any resource is registered) for bad input.
     """
     target = stackname.resolve(stack, params_dir)
     config = stackconfig.read(stack)
-    outputs = dict(builder(target.layer)(target, config, params_dir))
+    outputs = builder(target.layer)(target, config, params_dir).exports()
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

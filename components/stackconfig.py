@@ -18,9 +18,8 @@ import pulumi
 from . import naming
 from .errors import MultilaneError
 from .params import PARAMS_DIR, check_image, describe_unreadable
+from .routing.limits import PRIORITY_MAX, PRIORITY_MIN
 
-PRIORITY_MIN = 1
-PRIORITY_MAX = 50000
 _ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -60,17 +59,24 @@ def parse(stack: str, raw: dict[str, str | None], *, prefix: str | None = None) 
             check_image(image)
         except ValueError as exc:
             raise MultilaneError(f"{where}imageUri {exc}") from None
-    priority: int | None = None
-    text = raw.get("priority")
-    if text not in (None, "", "0"):
-        if not re.fullmatch(r"[0-9]{1,9}", str(text)):
-            raise MultilaneError(f"{where}priority {str(text)[:20]!r} is not a whole number")
-        priority = int(str(text))
-        if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
-            raise MultilaneError(
-                f"{where}priority {priority} is outside {PRIORITY_MIN}..{PRIORITY_MAX} (ALB rule priorities)"
-            )
-    return StackConfig(org=org, image_uri=image, priority=priority)
+    return StackConfig(org=org, image_uri=image, priority=parse_priority(raw.get("priority"), where))
+
+
+def parse_priority(text: object, where: str) -> int | None:
+    """A pinned ``multilane:priority`` value (as Pulumi stores it: a string), or None when unset or 0.
+
+    ``where`` prefixes the key in messages (e.g. ``stacks/Pulumi.<stack>.yaml: multilane:``).
+    """
+    if text in (None, "", "0"):
+        return None
+    if not re.fullmatch(r"[0-9]{1,9}", str(text)):
+        raise MultilaneError(f"{where}priority {str(text)[:20]!r} is not a whole number")
+    priority = int(str(text))
+    if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise MultilaneError(
+            f"{where}priority {priority} is outside {PRIORITY_MIN}..{PRIORITY_MAX} (ALB rule priorities)"
+        )
+    return priority
 
 
 def read(stack: str) -> StackConfig:

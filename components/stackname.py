@@ -1,6 +1,6 @@
 """Stack name -> Target: which layer, env, service and lane a stack builds.
 
-The rules are the contract's (../shared/design/contract.md):
+The rules are the contract's (docs/contract.md, "Resolving a stack name"):
   infra-{env}, boot-{service}-{env}, pipelines-{env}, and anything else is a
   lane stack {service}-{env}-{lane} where the longest {service}-{env} prefix
   with a params file wins and the rest is the lane.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from . import naming, params
 from .errors import MultilaneError
@@ -23,19 +23,52 @@ SHAPES = "infra-{env}, boot-{service}-{env}, pipelines-{env} or {service}-{env}-
 
 
 @dataclass(frozen=True)
-class Target:
-    layer: Layer
+class InfraTarget:
+    layer: ClassVar[Literal["infra"]] = "infra"
     stack: str
     env: str
-    service: str | None = None
-    lane: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelinesTarget:
+    layer: ClassVar[Literal["pipelines"]] = "pipelines"
+    stack: str
+    env: str
+
+
+@dataclass(frozen=True)
+class BootTarget:
+    layer: ClassVar[Literal["boot"]] = "boot"
+    stack: str
+    env: str
+    service: str
 
     @property
     def service_env(self) -> str:
         """``{service}-{env}``, the unit the boot stack and pipeline serve."""
-        if self.service is None:
-            raise ValueError(f"{self.stack} has no service")
         return f"{self.service}-{self.env}"
+
+
+@dataclass(frozen=True)
+class LaneTarget:
+    layer: ClassVar[Literal["lane"]] = "lane"
+    stack: str
+    env: str
+    service: str
+    lane: str
+
+    @property
+    def service_env(self) -> str:
+        return f"{self.service}-{self.env}"
+
+    @classmethod
+    def of(cls, service: str, env: str, lane: str) -> LaneTarget:
+        """The lane stack of ``service`` in ``env`` named ``lane`` (names already checked)."""
+        return cls(naming.lane_stack(service, env, lane), env, service, lane)
+
+
+# What a stack builds: each layer's target carries exactly the fields it has.
+Target = InfraTarget | PipelinesTarget | BootTarget | LaneTarget
 
 
 def check_lane(lane: str, *, where: str = "lane") -> str:
@@ -125,16 +158,47 @@ def _service_env(rest: str, params_dir: Path) -> tuple[str, str] | None:
     return None
 
 
+def resolve_service_env(text: str, params_dir: Path = params.PARAMS_DIR) -> tuple[str, str]:
+    """``user-api-dev`` -> ("user-api", "dev"), when params/user-api-dev.json exists."""
+    found = _service_env(text, params_dir)
+    if found is not None:
+        service, env = found
+        return check_service(service, check_env(env)), env
+    known = [f"{s}-{e}" for e in params.envs(params_dir) for s in params.services(e, params_dir)]
+    raise MultilaneError(
+        f"{text!r} is not a {{service}}-{{env}} with a params file; known: {', '.join(known) or 'none'}"
+    )
+
+
+ParamsKind = Literal["infra", "boot", "pipelines", "service"]
+
+
+def params_file(stem: str, params_dir: Path = params.PARAMS_DIR) -> tuple[ParamsKind, str, str] | None:
+    """What a params file name (without ``.json``) configures: (kind, env, service or "").
+
+    A service file maps by its name even when it was just deleted, so a pull
+    request that removes one still previews (and fails on) its stacks.
+    """
+    layer_files: tuple[ParamsKind, ...] = ("infra", "boot", "pipelines")
+    for kind in layer_files:
+        if stem.startswith(f"{kind}-"):
+            return kind, stem[len(kind) + 1 :], ""
+    for env in params.envs(params_dir):
+        if stem.endswith(f"-{env}"):
+            return "service", env, stem[: -len(env) - 1]
+    return None
+
+
 def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
     if not stack or len(stack) > naming.LIMIT_STACK_NAME or not naming.LABEL_RE.fullmatch(stack):
         raise _unknown(stack, params_dir, "is not a lower-case name of letters, digits and hyphens")
     envs = params.envs(params_dir)
 
-    for layer in ("infra", "pipelines"):
+    for layer, make in (("infra", InfraTarget), ("pipelines", PipelinesTarget)):
         if stack.startswith(f"{layer}-"):
             env = stack[len(layer) + 1 :]
             if env in envs:
-                return Target(layer, stack, check_env(env))
+                return make(stack, check_env(env))
             raise _unknown(stack, params_dir, f"names env {env!r}, which has no params/infra-{env}.json")
 
     if stack.startswith("boot-"):
@@ -142,7 +206,7 @@ def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
         if found is None:
             raise _unknown(stack, params_dir, "does not name a {service}-{env} that has a params file")
         service, env = found
-        return Target("boot", stack, check_env(env), service=check_service(service, env))
+        return BootTarget(stack, check_env(env), service=check_service(service, env))
 
     # Lane stack: {service}-{env}-{lane} for a {service}-{env} with a params
     # file. A name that reads two ways (services user-api and user-api-dev in
@@ -167,4 +231,4 @@ def resolve(stack: str, params_dir: Path = params.PARAMS_DIR) -> Target:
     check_service(service, env)
     check_lane(lane, where=f"lane of stack {stack!r}")
     _check_unambiguous_lane(stack, service, env, lane, params_dir)
-    return Target("lane", stack, env, service=service, lane=lane)
+    return LaneTarget(stack, env, service=service, lane=lane)

@@ -30,11 +30,19 @@ from automation.workspace import (
     StackSummary,
 )
 from components import naming, params, routing
-from components.stackname import resolve
-from harness.offline import placeholder_outputs
+from components.contract import (
+    PLACEHOLDER_ACCOUNT,
+    PLACEHOLDER_REGION,
+    LaneOutputs,
+    PipelinesOutputs,
+    placeholder_outputs,
+    placeholder_target_group,
+)
+from components.stackconfig import parse_priority
+from components.stackname import BootTarget, InfraTarget, LaneTarget, resolve
 
-ACCOUNT = "123456789012"
-REGION = "ap-southeast-2"
+ACCOUNT = PLACEHOLDER_ACCOUNT
+REGION = PLACEHOLDER_REGION
 
 
 def load_events(path: Path) -> list[EngineEvent]:
@@ -45,32 +53,35 @@ def load_events(path: Path) -> list[EngineEvent]:
 def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = params.PARAMS_DIR) -> dict[str, Any]:
     """Fake outputs with the contract's exact keys, shaped by the stack's config."""
     t = resolve(stack, params_dir)
-    arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
-    if t.layer in ("infra", "boot"):
+    elb = naming.arn("aws", "elasticloadbalancing", REGION, ACCOUNT, "")
+    if isinstance(t, InfraTarget | BootTarget):
         # The harness's placeholders: the same keys and shapes `plan` shows.
-        return placeholder_outputs(stack, params_dir)
-    if t.layer == "lane":
-        assert t.service is not None and t.lane is not None
+        return placeholder_outputs(t)
+    if isinstance(t, LaneTarget):
         image = config.get("multilane:imageUri") or (
             params.load_service(t.service, t.env, params_dir).bootstrap_image or ""
         )
         default = t.lane == naming.DEFAULT_LANE
-        pinned = int(config.get("multilane:priority") or 0) or None
+        pinned = parse_priority(config.get("multilane:priority"), f"{stack}: multilane:")
         # The same priority the lane program would register.
         prio = (
             0 if default else routing.priorities.allocate_priorities(t.service, t.lane, 1, taken={}, pinned=pinned)[0]
         )
-        return {
-            "Lane": t.lane,
-            "ServiceName": naming.ecs_service_name(t.service, t.lane),
-            "TargetGroupArn": f"{arn}:targetgroup/{t.service}-{t.lane}/fake",
-            "ListenerRuleArns": [] if default else [f"{arn}:listener-rule/app/fake/{t.lane}"],
-            "RulePriority": 0 if default else prio,
-            "TaskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{t.service}-{t.env}-{t.lane}:1",
-            "ImageUri": image,
-            "RouteHeader": routing.carriers.route_header(t.lane),
-        }
-    return {"PipelineNames": [], "ArtifactBucketName": f"multilane-artifacts-{t.env}-fake"}
+        return LaneOutputs(
+            lane=t.lane,
+            service_name=naming.ecs_service_name(t.service, t.lane),
+            target_group_arn=f"{elb}targetgroup/{placeholder_target_group(t.service, t.env, t.lane)}/fake",
+            listener_rule_arns=[] if default else [f"{elb}listener-rule/app/fake/{t.lane}"],
+            rule_priority=0 if default else prio,
+            task_definition_arn=naming.arn(
+                "aws", "ecs", REGION, ACCOUNT, f"task-definition/{naming.task_family(t.service, t.env, t.lane)}:1"
+            ),
+            image_uri=image,
+            route_header=routing.carriers.route_header(t.lane),
+        ).exports()
+    return PipelinesOutputs(
+        pipeline_names=[], artifact_bucket_name=f"{naming.artifact_bucket_prefix(t.env)}fake"
+    ).exports()
 
 
 @dataclass

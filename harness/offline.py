@@ -32,14 +32,14 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from components import naming, params
+from components import contract, naming, params
 from components.errors import MultilaneError
 from components.stackconfig import STACKS_DIR, stack_file_config
 from components.stackname import resolve
 
-ACCOUNT = "123456789012"
-REGION = "ap-southeast-2"
-PLACEHOLDER = "PLACEHOLDER"
+ACCOUNT = contract.PLACEHOLDER_ACCOUNT
+REGION = contract.PLACEHOLDER_REGION
+PLACEHOLDER = contract.PLACEHOLDER
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 PROVIDER_PREFIX = "pulumi:providers:"
 
@@ -174,38 +174,8 @@ def fake_state(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, d
 
 
 def placeholder_outputs(stack: str, params_dir: Path = params.PARAMS_DIR) -> dict[str, Any]:
-    """Obviously fake outputs for a stack the caller did not supply."""
-    target = resolve(stack, params_dir)
-    p = PLACEHOLDER.lower()
-    if target.layer == "infra":
-        env = target.env
-        return {
-            "VpcId": "vpc-0placeholder",
-            "PublicSubnetIds": ["subnet-0placeholder-pub-a", "subnet-0placeholder-pub-b"],
-            "PrivateSubnetIds": ["subnet-0placeholder-prv-a", "subnet-0placeholder-prv-b"],
-            "ClusterName": naming.cluster_name(env),
-            "ClusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{naming.cluster_name(env)}",
-            "NamespaceId": "ns-PLACEHOLDER",
-            "NamespaceName": f"{env}.{p}.internal",
-            "NamespaceArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-PLACEHOLDER",
-            "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{naming.alarm_topic_name(env)}",
-        }
-    if target.layer == "boot":
-        assert target.service is not None
-        svc, env = target.service, target.env
-        alb = naming.alb_name(svc, env)
-        return {
-            "LoadBalancerArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{alb}/PLACEHOLDER",
-            "LoadBalancerDnsName": f"{alb}-{p}.{REGION}.elb.amazonaws.com",
-            "HttpListenerArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/{alb}/PLACEHOLDER/PLACEHOLDER",
-            "DefaultTargetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{svc}-default/PLACEHOLDER",
-            "LogGroupName": naming.log_group_name(svc, env),
-            "ServiceDiscoveryServiceArn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-PLACEHOLDER",
-            "AlbSecurityGroupId": "sg-0placeholder-alb",
-            "ServiceSecurityGroupId": "sg-0placeholder-svc",
-            "RepositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{naming.ecr_repository_name(svc, env)}",
-        }
-    return {}
+    """Obviously fake outputs for a stack the caller did not supply (the contract makes them)."""
+    return contract.placeholder_outputs(resolve(stack, params_dir))
 
 
 # --- the mocks --------------------------------------------------------------------

@@ -69,15 +69,16 @@ EXAMPLES: tuple[Example, ...] = (
 
 def available(example: Example) -> bool:
     """Whether the example's layer module exists yet in this checkout."""
-    from components.program import LAYER_MODULES
+    from components.contract import LAYERS
 
-    return importlib.util.find_spec(LAYER_MODULES[example.layer]) is not None
+    return importlib.util.find_spec(LAYERS[example.layer].builder) is not None
 
 
 def _lane_example(stack: str, params_dir: Path, stacks_dir: Path) -> Example:
     """A lane with the image the runner would give it when nothing else does."""
     target = stackname.resolve(stack, params_dir)
-    assert target.service is not None
+    if not isinstance(target, stackname.LaneTarget):
+        raise ValueError(f"{stack} is not a lane stack")
     has_image = params.load_service(target.service, target.env, params_dir).bootstrap_image or (
         stack_file_config(stack, stacks_dir).get("multilane:imageUri")
     )

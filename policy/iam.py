@@ -31,6 +31,7 @@ from pulumi_policy import (
 
 from components import iam as iam_docs
 from components import naming
+from components.stackname import LaneTarget
 
 from .facts import PackContext, action_matches, as_list, documents, get, parse_document, statements
 
@@ -162,7 +163,7 @@ def policies(ctx: PackContext) -> list[Policy]:
         if args.resource_type != "aws:iam/role:Role":
             return
         target = ctx.target(args.urn)
-        if target is None or target.layer != "lane" or target.service is None:
+        if not isinstance(target, LaneTarget):
             return
         for problem in lane_role_problems(target.service, target.env, args.props):
             report(f"lane role {args.name} {problem}")

@@ -27,10 +27,11 @@ from pulumi_policy import (
 )
 
 from components import naming, routing
+from components.contract import LISTENER_RULE, TARGET_GROUP
 from components.errors import MultilaneError
+from components.stackname import LaneTarget
 
 from .facts import PackContext, as_list, get
-from .layers import LISTENER_RULE, TARGET_GROUP
 
 NAME = "lane-rules-own-lane"
 DESCRIPTION = (
@@ -190,13 +191,12 @@ def policies(ctx: PackContext) -> list[Policy]:
         if args.resource_type != LISTENER_RULE:
             return None
         target = ctx.target(args.urn)
-        return target if target is not None and target.layer == "lane" else None
+        return target if isinstance(target, LaneTarget) else None
 
     def own_lane(args: ResourceValidationArgs, report: ReportViolation) -> None:
         target = lane_target(args)
         if target is None:
             return  # a rule outside a lane stack is the layer policy's business
-        assert target.lane is not None and target.service is not None
         svc = ctx.service(target.service, target.env)
         carriers = svc.lane_carriers if svc else routing.carriers.names()[:1]
         try:
@@ -220,7 +220,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             if rule.resource_type != LISTENER_RULE:
                 continue
             target = ctx.target(rule.urn)
-            if target is None or target.layer != "lane":
+            if not isinstance(target, LaneTarget):
                 continue
             # The forward target is an input the engine joins to the resource it
             # came from: it must be a target group of this very stack.

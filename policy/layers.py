@@ -19,132 +19,49 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from components.contract import (
+    CLUSTER,
+    ECR_REPOSITORY,
+    ECS_SERVICE,
+    LAYERS,
+    LISTENER,
+    LISTENER_RULE,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    NAMESPACE,
+    SECURITY_GROUP,
+    SUBNET,
+    TASK_DEFINITION,
+    VPC,
+    BootOutputs,
+    InfraOutputs,
+)
+
 from .facts import PROVIDER_PREFIX, STACK_REFERENCE, STACK_TYPE, PackContext, normalize_type
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
-LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-CLUSTER = "aws:ecs/cluster:Cluster"
-NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
-ECR_REPOSITORY = "aws:ecr/repository:Repository"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-ECS_SERVICE = "aws:ecs/service:Service"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+# What each layer may own is a contract fact (components/contract.py).
+ALLOWED: dict[str, frozenset[str]] = {name: spec.owns for name, spec in LAYERS.items()}
 
-_NETWORK = {
-    VPC,
-    SUBNET,
-    "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/natGateway:NatGateway",
-    "aws:ec2/eip:Eip",
-    "aws:ec2/routeTable:RouteTable",
-    "aws:ec2/route:Route",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation",
-    "aws:ec2/vpcEndpoint:VpcEndpoint",
-    "aws:ec2/flowLog:FlowLog",
-}
-_IAM = {
-    "aws:iam/role:Role",
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/policy:Policy",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-}
-_SG_RULES = {
-    SECURITY_GROUP,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    "aws:ec2/securityGroupRule:SecurityGroupRule",
-}
-_S3 = {
-    "aws:s3/bucket:Bucket",
-    "aws:s3/bucketV2:BucketV2",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketPolicy:BucketPolicy",
-}
-
-ALLOWED: dict[str, frozenset[str]] = {
-    "infra": frozenset(
-        _NETWORK
-        | {
-            CLUSTER,
-            "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-            NAMESPACE,
-            "aws:sns/topic:Topic",  # the env's alarm topic
-            "aws:sns/topicSubscription:TopicSubscription",
-            SECURITY_GROUP,  # VPC endpoint security groups
-            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        }
-    ),
-    "boot": frozenset(
-        _SG_RULES
-        | _S3  # the ALB access log bucket
-        | {
-            LOAD_BALANCER,
-            LISTENER,
-            "aws:lb/listenerCertificate:ListenerCertificate",
-            TARGET_GROUP,
-            LOG_GROUP,
-            "aws:servicediscovery/service:Service",
-            ECR_REPOSITORY,
-            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-            "aws:ecr/repositoryPolicy:RepositoryPolicy",
-            "aws:cloudwatch/metricAlarm:MetricAlarm",
-        }
-    ),
-    "lane": frozenset(
-        _IAM
-        | {
-            TASK_DEFINITION,
-            ECS_SERVICE,
-            TARGET_GROUP,
-            LISTENER_RULE,
-            "aws:cloudwatch/metricAlarm:MetricAlarm",
-            "aws:appautoscaling/target:Target",
-            "aws:appautoscaling/policy:Policy",
-        }
-    ),
-    "pipelines": frozenset(
-        _IAM
-        | _S3
-        | {
-            LOG_GROUP,
-            "aws:codebuild/project:Project",
-            "aws:codepipeline/pipeline:Pipeline",
-            "aws:cloudwatch/eventRule:EventRule",
-            "aws:cloudwatch/eventTarget:EventTarget",
-            "aws:sns/topic:Topic",
-            "aws:sns/topicPolicy:TopicPolicy",
-        }
-    ),
-}
+_I, _B = InfraOutputs, BootOutputs
 
 # (layer, type) -> why the type does not belong there and where it lives.
 _OWNER = {
-    VPC: "the VPC belongs to infra-{env}; read VpcId from its stack reference",
-    SUBNET: "subnets belong to infra-{env}; read PrivateSubnetIds/PublicSubnetIds from its stack reference",
+    VPC: f"the VPC belongs to infra-{{env}}; read {_I.key('vpc_id')} from its stack reference",
+    SUBNET: f"subnets belong to infra-{{env}}; read {_I.key('private_subnet_ids')}/{_I.key('public_subnet_ids')} from its stack reference",
     "aws:ec2/internetGateway:InternetGateway": "the network belongs to infra-{env}",
     "aws:ec2/natGateway:NatGateway": "the network belongs to infra-{env}",
     "aws:ec2/routeTable:RouteTable": "the network belongs to infra-{env}",
     "aws:ec2/route:Route": "the network belongs to infra-{env}",
-    LOAD_BALANCER: "the ALB belongs to boot-{service}-{env}; read LoadBalancerArn from its stack reference",
-    LISTENER: "listeners belong to boot-{service}-{env}; attach lane rules to its HttpListenerArn",
-    CLUSTER: "the cluster belongs to infra-{env}; read ClusterArn from its stack reference",
-    NAMESPACE: "the namespace belongs to infra-{env}; read NamespaceId from its stack reference",
-    ECR_REPOSITORY: "the repository belongs to boot-{service}-{env}; read RepositoryUrl from its stack reference",
-    LOG_GROUP: "the log group belongs to boot-{service}-{env}; read LogGroupName from its stack reference",
+    LOAD_BALANCER: f"the ALB belongs to boot-{{service}}-{{env}}; read {_B.key('load_balancer_arn')} from its stack reference",
+    LISTENER: f"listeners belong to boot-{{service}}-{{env}}; attach lane rules to its {_B.key('http_listener_arn')}",
+    CLUSTER: f"the cluster belongs to infra-{{env}}; read {_I.key('cluster_arn')} from its stack reference",
+    NAMESPACE: f"the namespace belongs to infra-{{env}}; read {_I.key('namespace_id')} from its stack reference",
+    ECR_REPOSITORY: f"the repository belongs to boot-{{service}}-{{env}}; read {_B.key('repository_url')} from its stack reference",
+    LOG_GROUP: f"the log group belongs to boot-{{service}}-{{env}}; read {_B.key('log_group_name')} from its stack reference",
     ECS_SERVICE: "ECS services belong to lane stacks {service}-{env}-{lane}",
     TASK_DEFINITION: "task definitions belong to lane stacks {service}-{env}-{lane}",
     LISTENER_RULE: "listener rules belong to lane stacks {service}-{env}-{lane}",
-    SECURITY_GROUP: "security groups belong to boot-{service}-{env}; read ServiceSecurityGroupId from its stack reference",
+    SECURITY_GROUP: f"security groups belong to boot-{{service}}-{{env}}; read {_B.key('service_security_group_id')} from its stack reference",
 }
 
 # The boundaries the issue names, checked first so their message is specific.
@@ -184,7 +101,7 @@ def check_type(layer: str, type_: str, stack: str) -> str | None:
     if t not in ALLOWED.get(layer, frozenset()):
         return (
             f"{t} is not a {layer}-layer resource type; if the {layer} layer really owns it, "
-            f"add it to ALLOWED['{layer}'] in policy/layers.py in the same review"
+            f"add it to the {layer} layer's owns in components/contract.py in the same review"
         )
     return None
 

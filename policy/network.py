@@ -33,11 +33,13 @@ from pulumi_policy import (
 )
 
 from components import naming
+from components.contract import ECS_SERVICE, LISTENER, LOAD_BALANCER, SECURITY_GROUP, InfraOutputs
 from components.layers.lane.args import INFRA_PRIVATE_SUBNETS_PROP
 
 from .facts import STACK_REFERENCE, WORLD_CIDRS, PackContext, as_list, get, normalize_type, stack_of_urn, truthy
-from .layers import ECS_SERVICE, LISTENER, LOAD_BALANCER, SECURITY_GROUP
 
+PRIVATE_SUBNETS = InfraOutputs.key("private_subnet_ids")
+PUBLIC_SUBNETS = InfraOutputs.key("public_subnet_ids")
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 
@@ -45,14 +47,14 @@ PUBLIC_IP_NAME = "ecs-no-public-ip"
 PUBLIC_IP_DESCRIPTION = (
     "ECS tasks get no public IP: a lane's tasks are reachable only through the ALB, so a task is never "
     "exposed directly to the internet. Fix: set network_configuration.assign_public_ip=False and list the "
-    "infra stack's PrivateSubnetIds as its subnets."
+    f"infra stack's {PRIVATE_SUBNETS} as its subnets."
 )
 PRIVATE_SUBNETS_NAME = "ecs-private-subnets"
 PRIVATE_SUBNETS_DESCRIPTION = (
     "ECS services run in private subnets: every subnet of an ECS service must be one of the infra stack's "
-    "PrivateSubnetIds (read through its stack reference) and none of its PublicSubnetIds, so tasks egress "
-    "through NAT and take ingress only from the ALB. Fix: pass infra_ref.require_output('PrivateSubnetIds') "
-    "as network_configuration.subnets."
+    f"{PRIVATE_SUBNETS} (read through its stack reference) and none of its {PUBLIC_SUBNETS}, so tasks egress "
+    "through NAT and take ingress only from the ALB. Fix: pass the private_subnet_ids of "
+    "contract.read_reference(LaneReadsInfra, ...) as network_configuration.subnets."
 )
 WORLD_INGRESS_NAME = "sg-world-ingress-listener-ports-only"
 WORLD_INGRESS_DESCRIPTION = (
@@ -93,7 +95,7 @@ def _infra_outputs(resources: Iterable[PolicyResource], env: str) -> dict[str, A
             return outputs if outputs is not None else {}
     for r in resources:
         if r.resource_type == LANE_COMPONENT and get(r.props, INFRA_PRIVATE_SUBNETS_PROP) is not None:
-            return {"PrivateSubnetIds": get(r.props, INFRA_PRIVATE_SUBNETS_PROP)}
+            return {PRIVATE_SUBNETS: get(r.props, INFRA_PRIVATE_SUBNETS_PROP)}
     return None
 
 
@@ -101,16 +103,16 @@ def check_private_subnets(subnets: list[str], infra_outputs: dict[str, Any] | No
     if infra_outputs is None:
         return (
             "runs in subnets that cannot be proven private: the stack reads no infra stack reference; "
-            "take the subnets from the infra stack's PrivateSubnetIds"
+            f"take the subnets from the infra stack's {PRIVATE_SUBNETS}"
         )
-    private = {str(s) for s in as_list(get(infra_outputs, "PrivateSubnetIds"))}
-    public = {str(s) for s in as_list(get(infra_outputs, "PublicSubnetIds"))}
+    private = {str(s) for s in as_list(get(infra_outputs, PRIVATE_SUBNETS))}
+    public = {str(s) for s in as_list(get(infra_outputs, PUBLIC_SUBNETS))}
     in_public = sorted(s for s in subnets if s in public)
     if in_public:
         return f"runs in public subnet(s) {', '.join(in_public)} of the infra stack"
     unknown = sorted(s for s in subnets if s not in private)
     if unknown:
-        return f"runs in subnet(s) {', '.join(unknown)} that are not among the infra stack's PrivateSubnetIds"
+        return f"runs in subnet(s) {', '.join(unknown)} that are not among the infra stack's {PRIVATE_SUBNETS}"
     return None
 
 

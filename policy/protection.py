@@ -19,24 +19,12 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .facts import PackContext, normalize_type, truthy
-from .layers import LISTENER, LOAD_BALANCER, SUBNET, VPC
+from components.contract import LAYERS, LOAD_BALANCER
 
-PROTECTED: dict[str, frozenset[str]] = {
-    "infra": frozenset(
-        {
-            VPC,
-            SUBNET,
-            "aws:ec2/internetGateway:InternetGateway",
-            "aws:ec2/natGateway:NatGateway",
-            "aws:ec2/eip:Eip",
-            "aws:ec2/routeTable:RouteTable",
-            "aws:ec2/route:Route",
-            "aws:ec2/routeTableAssociation:RouteTableAssociation",
-        }
-    ),
-    "boot": frozenset({LOAD_BALANCER, LISTENER}),
-}
+from .facts import PackContext, normalize_type, truthy
+
+# Which owned types must carry protect is a contract fact (components/contract.py).
+PROTECTED: dict[str, frozenset[str]] = {name: spec.protects for name, spec in LAYERS.items() if spec.protects}
 
 PROTECT_NAME = "shared-resources-protected"
 PROTECT_DESCRIPTION = (

@@ -20,7 +20,7 @@ from pulumi_policy import (
 )
 
 from components import naming
-from components.stackname import Target
+from components.stackname import BootTarget, LaneTarget, Target
 
 from .facts import PackContext, taggable
 
@@ -35,8 +35,8 @@ DESCRIPTION = (
 
 def expected_tags(target: Target) -> dict[str, str]:
     # Pipelines serve every service of an env: Service is per resource there.
-    service = target.service if target.layer in ("boot", "lane") else None
-    lane = target.lane if target.layer == "lane" else None
+    service = target.service if isinstance(target, BootTarget | LaneTarget) else None
+    lane = target.lane if isinstance(target, LaneTarget) else None
     return naming.tags(target.env, target.layer, service, lane)
 
 

@@ -131,7 +131,11 @@ def test_rules_alb_would_refuse_are_refused(rules: list[Rule], fragment: str) ->
 
 def test_same_priority_on_two_listeners_is_fine() -> None:
     rules = [Rule(5, (hv("x", "a"),), "t", listener="l1"), Rule(5, (hv("x", "a"),), "u", listener="l2")]
-    routing.rules.validate_rules(rules)
+    routing.rules.validate_rules(rules)  # raises if refused
+    # The listener is what makes them distinct: on one listener the same pair is PriorityInUse.
+    same = [Rule(5, (hv("x", "a"),), "t", listener="l1"), Rule(5, (hv("x", "a"),), "u", listener="l1")]
+    with pytest.raises(RuleError, match=r"^rule at priority 5: two rules share the priority on one listener"):
+        routing.rules.validate_rules(same)
 
 
 def test_routing_patterns_pass_validation() -> None:

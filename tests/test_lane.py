@@ -105,16 +105,14 @@ def test_default_lane_alarms_watch_the_default_target_group(default, lower):
 def test_gray_has_its_own_target_group_and_header_rule(gray, lower):
     tg = gray.one(TG)
     [rule] = gray.of_type(RULE)
-    carriers = params.load_service("user-api", "dev").lane_carriers
-    expected_conditions = routing.carriers.lane_rule_conditions("gray", carriers)
-    assert len(expected_conditions) == 1
-    cond = expected_conditions[0][0]["http_header"]
+    # params/user-api-dev.json: laneCarriers ["tracestate"], so one rule: the
+    # tracestate member ctx=lane:gray, anywhere in the list, whole member only.
     assert rule.inputs["conditions"] == [
-        {"httpHeader": {"httpHeaderName": cond["http_header_name"], "regexValues": cond["regex_values"]}}
+        {"httpHeader": {"httpHeaderName": "tracestate", "regexValues": [r"^(.*,)?[ \t]*ctx=lane:gray[ \t]*(,.*)?$"]}}
     ]
     assert rule.inputs["listenerArn"] == lower[BOOT_REF]["HttpListenerArn"]
     assert rule.inputs["actions"] == [{"type": "forward", "targetGroupArn": tg.state["arn"]}]
-    assert rule.inputs["priority"] == routing.priorities.allocate_priorities("user-api", "gray", 1, taken={})[0]
+    assert rule.inputs["priority"] == 7912  # gray's hashed slot in the tracestate band
     assert gray.outputs["RulePriority"] == rule.inputs["priority"]
     assert isinstance(gray.outputs["RulePriority"], int)
     assert gray.outputs["ListenerRuleArns"] == [rule.state["arn"]]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 import string
 
+import pytest
+
 from components import naming
+from components.errors import MultilaneError
 
 
 def test_short_names_are_kept_as_is() -> None:
@@ -62,3 +65,56 @@ def test_tags_carry_the_contract_keys() -> None:
 def test_longest_stack_name_fits_pulumi() -> None:
     stack = naming.lane_stack("s" * naming.MAX_SERVICE_LEN, "e" * naming.MAX_ENV_LEN, "l" * naming.MAX_LANE_LEN)
     assert len(stack) <= naming.LIMIT_STACK_NAME
+
+
+# --- naming owns every AWS name, and refuses parts that are too long ----------------
+
+
+def test_derived_names_written_out() -> None:
+    assert naming.infra_stack("dev") == "infra-dev"
+    assert naming.boot_stack("user-api", "dev") == "boot-user-api-dev"
+    assert naming.lane_stack("user-api", "dev", "gray") == "user-api-dev-gray"
+    assert naming.log_group_name("user-api", "dev") == "/ecs/dev/user-api"
+    assert naming.ecr_repository_name("user-api", "dev") == "dev/user-api"
+    assert naming.ecr_repository_url("123456789012", "ap-southeast-2", "user-api", "dev") == (
+        "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/dev/user-api"
+    )
+    assert naming.app_pipeline_role_name("user-api", "dev", "build") == "multilane-dev-app-user-api-build"
+    assert naming.alarm_glob("user-api", "dev") == "user-api-dev-*"
+    assert naming.alarm_glob("*", "dev") == "*-dev-*"
+    assert naming.arn("aws", "ecs", "ap-southeast-2", "123456789012", "cluster/multilane-dev") == (
+        "arn:aws:ecs:ap-southeast-2:123456789012:cluster/multilane-dev"
+    )
+    assert naming.s3_arn("aws", "state", ".pulumi/meta.yaml") == "arn:aws:s3:::state/.pulumi/meta.yaml"
+    assert naming.s3_arn("aws", "state") == "arn:aws:s3:::state"
+    assert naming.layer_state_keys("boot") == ".pulumi/*/multilane/boot-*"
+    assert naming.state_meta_key() == ".pulumi/meta.yaml"
+
+
+def test_an_over_long_service_or_env_is_refused_in_one_sentence() -> None:
+    service = "s" * 41
+    with pytest.raises(MultilaneError) as err:
+        naming.alb_name(service, "dev")
+    assert str(err.value) == (
+        f"service name {service!r} has 41 characters; AWS names built from it allow at most 40: "
+        "rename its params/{service}-{env}.json"
+    )
+    with pytest.raises(MultilaneError) as err:
+        naming.cluster_name("e" * 17)
+    assert str(err.value) == (
+        f"env name {'e' * 17!r} has 17 characters; AWS names built from it allow at most 16: "
+        "rename its params/infra-{env}.json"
+    )
+    with pytest.raises(MultilaneError, match=r"^lane name 'lll.*' has 41 characters"):
+        naming.task_family("user-api", "dev", "l" * 41)
+    # At the limits every derived name still fits (hash-fitted or within AWS's cap).
+    assert len(naming.alb_name("s" * 40, "e" * 16)) == naming.LIMIT_ALB_NAME
+    assert naming.log_group_name("s" * 40, "e" * 16) == f"/ecs/{'e' * 16}/{'s' * 40}"
+
+
+def test_a_name_over_an_aws_limit_is_refused_not_truncated() -> None:
+    with pytest.raises(MultilaneError) as err:
+        naming.bounded("x" * 101, naming.LIMIT_PIPELINE_NAME, "pipeline name")
+    assert str(err.value) == (
+        f"pipeline name {'x' * 101!r} has 101 characters, over AWS's limit of 100; use shorter service or env names"
+    )

@@ -120,7 +120,7 @@ def test_unlisted_type_and_foreign_component_are_reported():
     assert found == sorted(
         [
             "aws:sqs/queue:Queue is not a lane-layer resource type; if the lane layer really owns it, "
-            "add it to ALLOWED['lane'] in policy/layers.py in the same review",
+            "add it to the lane layer's owns in components/contract.py in the same review",
             "lane stack user-api-dev-gray instantiates the boot-layer component multilane:boot:ServiceBoot; "
             "only multilane:lane:* components belong here",
         ]

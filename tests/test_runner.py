@@ -8,7 +8,7 @@ import pytest
 
 from automation.inputs import Request, build_request, parse_vars, read_params_file
 from automation.priority import LiveRule
-from automation.runner import Runner
+from automation.runner import READS, Runner
 from automation.workspace import ConcurrentUpdateError, OperationFailedError
 from components import routing
 from components.errors import MultilaneError
@@ -338,23 +338,34 @@ def test_an_aws_error_fails_that_stack_only(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("module", "ref", "reader", "lower"),
-    [
-        ("layers/lane/component", "infra_ref", "lane", "infra"),
-        ("layers/lane/component", "boot_ref", "lane", "boot"),
-        ("layers/boot", "ref", "boot", "infra"),
-    ],
+    "stack", ["infra-dev", "boot-user-api-dev", "user-api-dev-default", "user-api-dev-gray", "pipelines-dev"]
 )
-def test_pre_check_keys_match_what_the_programs_read(module, ref, reader, lower):
-    import re
-    from pathlib import Path
+def test_pre_check_keys_are_what_the_programs_really_read(stack, monkeypatch):
+    # The offline run of the real program records every stack output it
+    # requires; the runner's pre-check (READS, from the contract) must ask
+    # for exactly those, per referenced stack.
+    import pulumi
 
-    from automation.runner import READS
+    from components import contract
+    from components.stackname import resolve
+    from harness.offline import run_stack
 
-    source = (Path(__file__).resolve().parent.parent / "components" / f"{module}.py").read_text()
-    read = set(re.findall(rf"\b{ref}\.require_output\(\"(\w+)\"\)", source))
-    assert read, f"components/{module}.py no longer reads {lower} through {ref}"
-    assert set(READS[(reader, lower)]) == read
+    required: dict[str, set[str]] = {}
+    real = pulumi.StackReference.require_output
+
+    def recording(self, name):
+        required.setdefault(self.pulumi_resource_name.rsplit("/", 1)[-1], set()).add(name)
+        return real(self, name)
+
+    def unexpected(self, name):
+        raise AssertionError(f"{stack} reads {name} with get_output; the contract reads require every key")
+
+    monkeypatch.setattr(pulumi.StackReference, "require_output", recording)
+    monkeypatch.setattr(pulumi.StackReference, "get_output", unexpected)
+    run_stack(stack)
+    target = resolve(stack)
+    expected = {lower: set(READS[(target.layer, r.LAYER)]) for lower, r in contract.references(target).items()}
+    assert required == expected
 
 
 @pytest.mark.parametrize("rules", [None, []], ids=["no-credentials", "listener-read"])

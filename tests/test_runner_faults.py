@@ -100,9 +100,19 @@ def test_capacity_never_counts_a_look_alike_services_lanes(tmp_path):
     # now refuse such a stack name in one sentence instead of guessing.
     with pytest.raises(MultilaneError, match=r"is ambiguous: lane 'l0' of params/user-dev-tools-dev.json or lane"):
         resolve("user-dev-tools-dev-l0", params_dir)
-    fake = FakeBackend.deployed("infra-dev", "boot-user-dev", params_dir=params_dir)
+    # Lanes of user-dev-tools whose names read one way only ("tools-dev-" plus
+    # 31 or more characters is too long for a lane of user) fill
+    # user-dev-tools's ALB, not user's.
+    limit = routing.priorities.max_lanes(["tracestate", "baggage"])
+    fake = FakeBackend.deployed("infra-dev", "boot-user-dev", "boot-user-dev-tools-dev", params_dir=params_dir)
+    for i in range(limit):
+        stack = f"user-dev-tools-dev-lane-{i:02d}-{'x' * 26}"
+        assert resolve(stack, params_dir).service == "user-dev-tools"
+        fake.seed(stack, {"multilane:imageUri": IMAGE})
     runner = make_runner(fake, tmp_path, params_dir=params_dir)
-    runner.prepare("up", Request(targets=[resolve("user-dev-gray", params_dir)]))
+    runner.prepare("up", Request(targets=[resolve("user-dev-gray", params_dir)]))  # user has no lane yet
+    with pytest.raises(MultilaneError, match="delete a lane you no longer need"):
+        runner.prepare("up", Request(targets=[resolve(f"user-dev-tools-dev-lane-99-{'x' * 26}", params_dir)]))
 
 
 def test_capacity_does_not_count_leftover_empty_stacks(tmp_path):

@@ -5,23 +5,23 @@ from __future__ import annotations
 import pytest
 
 from components.errors import MultilaneError
-from components.stackname import Target, check_lane, resolve
+from components.stackname import BootTarget, InfraTarget, LaneTarget, PipelinesTarget, Target, check_lane, resolve
 from tests.conftest import write_service
 
 
 @pytest.mark.parametrize(
     ("stack", "expected"),
     [
-        ("infra-dev", Target("infra", "infra-dev", "dev")),
-        ("infra-prod", Target("infra", "infra-prod", "prod")),
-        ("pipelines-dev", Target("pipelines", "pipelines-dev", "dev")),
-        ("boot-user-api-dev", Target("boot", "boot-user-api-dev", "dev", service="user-api")),
-        ("boot-order-api-prod", Target("boot", "boot-order-api-prod", "prod", service="order-api")),
-        ("user-api-dev-gray", Target("lane", "user-api-dev-gray", "dev", service="user-api", lane="gray")),
-        ("user-api-dev-default", Target("lane", "user-api-dev-default", "dev", service="user-api", lane="default")),
+        ("infra-dev", InfraTarget("infra-dev", "dev")),
+        ("infra-prod", InfraTarget("infra-prod", "prod")),
+        ("pipelines-dev", PipelinesTarget("pipelines-dev", "dev")),
+        ("boot-user-api-dev", BootTarget("boot-user-api-dev", "dev", service="user-api")),
+        ("boot-order-api-prod", BootTarget("boot-order-api-prod", "prod", service="order-api")),
+        ("user-api-dev-gray", LaneTarget("user-api-dev-gray", "dev", service="user-api", lane="gray")),
+        ("user-api-dev-default", LaneTarget("user-api-dev-default", "dev", service="user-api", lane="default")),
         (
             "order-api-prod-feature-login",
-            Target("lane", "order-api-prod-feature-login", "prod", service="order-api", lane="feature-login"),
+            LaneTarget("order-api-prod-feature-login", "prod", service="order-api", lane="feature-login"),
         ),
     ],
 )
@@ -45,7 +45,7 @@ def test_a_stack_name_that_reads_two_ways_is_refused(params_dir) -> None:
 
 def test_service_names_with_many_hyphens(params_dir) -> None:
     write_service(params_dir, "a-b-c-d", "prod")
-    assert resolve("boot-a-b-c-d-prod", params_dir) == Target("boot", "boot-a-b-c-d-prod", "prod", service="a-b-c-d")
+    assert resolve("boot-a-b-c-d-prod", params_dir) == BootTarget("boot-a-b-c-d-prod", "prod", service="a-b-c-d")
     assert resolve("a-b-c-d-prod-e-f", params_dir).lane == "e-f"
 
 
@@ -116,6 +116,6 @@ def test_a_reading_with_an_impossible_lane_does_not_make_a_name_ambiguous(params
     # name: it starts with a digit), so it is lane gray of a-dev-1b.
     write_service(params_dir, "a", "dev")
     write_service(params_dir, "a-dev-1b", "dev")
-    assert resolve("a-dev-1b-dev-gray", params_dir) == Target(
-        "lane", "a-dev-1b-dev-gray", "dev", service="a-dev-1b", lane="gray"
+    assert resolve("a-dev-1b-dev-gray", params_dir) == LaneTarget(
+        "a-dev-1b-dev-gray", "dev", service="a-dev-1b", lane="gray"
     )

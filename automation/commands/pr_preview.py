@@ -108,7 +108,7 @@ def preview_affected(
         try:
             t = stackname.resolve(stack, runner.params_dir)
             configs[stack] = {}
-            if t.layer == "lane":
+            if isinstance(t, stackname.LaneTarget):
                 image, _ = runner.lane_image(t, Request(targets=[t]))
                 if image:
                     configs[stack]["multilane:imageUri"] = image

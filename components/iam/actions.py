@@ -4,6 +4,10 @@ Layer boundaries and the lane roles' permissions boundary are expressed in
 these groups (``pipeline_roles.py`` grants and denies them).
 """
 
+from __future__ import annotations
+
+from components.contract import LAYERS, Layer
+
 # State actions that change an object; reads stay allowed where needed (the
 # lane program's StackReferences read boot and infra state).
 STATE_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
@@ -188,11 +192,10 @@ ALARM_WRITE_ACTIONS = (
 # Resources these tags mark are another layer's; the deny below protects them
 # where name prefixes cannot (a lane's target group name shares its head with
 # the boot stack's default target group).
-FOREIGN_LAYER_TAGS = {
-    "infra": ["boot", "lane", "pipelines"],
-    "boot": ["infra", "lane", "pipelines"],
-    "app": ["infra", "boot", "pipelines"],
-}
+# Pipeline role kind -> the layer whose stacks it deploys ("app" deploys lanes).
+ROLE_LAYER: dict[str, Layer] = {"infra": "infra", "boot": "boot", "app": "lane"}
+FOREIGN_LAYER_TAGS = {role: [name for name in LAYERS if name != layer] for role, layer in ROLE_LAYER.items()}
+
 
 # What a lane role may be created or given permissions with only while it
 # carries the service's boundary (iam:PermissionsBoundary condition key).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import regions
+from components import naming, regions
 
 from .documents import Policy, document
 
@@ -28,7 +28,7 @@ def alb_access_log_bucket_policy(bucket_arn: str, prefix: str, *, account: str, 
     write only this account's logs under ``prefix``, everyone else only over TLS."""
     elb_account = regions.ELB_LOG_ACCOUNTS.get(region)
     principal = (
-        {"AWS": f"arn:aws:iam::{elb_account}:root"}
+        {"AWS": naming.arn("aws", "iam", "", elb_account, "root")}
         if elb_account
         else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from components import naming
+
 from .documents import VERSION, Document, arn_parts
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
@@ -44,7 +46,7 @@ def ecs_tasks_assume_role_policy(partition: str, region: str, account_id: str) -
                 "Action": "sts:AssumeRole",
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
+                    "ArnLike": {"aws:SourceArn": naming.arn(partition, "ecs", region, account_id, "*")},
                 },
             }
         ],
@@ -68,7 +70,7 @@ def lane_execution_policy(
     (awslogs names them ``{lane}/{container}/{task-id}``) in the service's log
     group, and read exactly the secrets the service lists.
     """
-    log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
+    log_group_arn = naming.arn(partition, "logs", region, account_id, f"log-group:{log_group_name}")
     statements: list[Document] = [
         {
             "Sid": "EcrToken",
@@ -80,7 +82,7 @@ def lane_execution_policy(
             "Sid": "PullServiceImages",
             "Effect": "Allow",
             "Action": ECR_PULL_ACTIONS,
-            "Resource": f"arn:{partition}:ecr:{region}:{account_id}:repository/{repository_name}",
+            "Resource": naming.arn(partition, "ecr", region, account_id, f"repository/{repository_name}"),
         },
         {
             "Sid": "CreateLaneLogStreams",

@@ -75,10 +75,12 @@ class Scope:
     services: tuple[str, ...] = ()
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+        return naming.arn(
+            self.partition, service, self.region if region else "", self.account if account else "", resource
+        )
 
     def s3(self, bucket: str, key: str | None = None) -> str:
-        return f"arn:{self.partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+        return naming.s3_arn(self.partition, bucket, key)
 
     def state(self, stack_glob: str) -> list[str]:
         """ARNs of every backend object of the stacks matching ``stack_glob``."""
@@ -86,7 +88,7 @@ class Scope:
 
     @property
     def meta(self) -> str:
-        return self.s3(self.state_bucket, f"{naming.STATE_ROOT}/meta.yaml")
+        return self.s3(self.state_bucket, naming.state_meta_key())
 
     def artifacts(self, pipeline: str) -> str:
         """Every artifact object of one pipeline (its CodePipeline folder)."""
@@ -107,7 +109,7 @@ def lane_boundary_arn(partition: str, account: str, service: str, env: str) -> s
     """ARN of the permissions boundary of ``service``'s lane roles in ``env``
     (created by the pipelines layer, set on every lane role)."""
     path = naming.lane_boundary_policy_path(service, env)
-    return f"arn:{partition}:iam::{account}:policy{path}{naming.lane_boundary_policy_name(service, env)}"
+    return naming.arn(partition, "iam", "", account, f"policy{path}{naming.lane_boundary_policy_name(service, env)}")
 
 
 def env_tagged(env: str) -> dict[str, Any]:
@@ -244,7 +246,7 @@ def _deny_layers_state(scope: Scope, layers: Sequence[str]) -> Statement:
     """The article's explicit Deny on other layers' stacks, in any env."""
     # ".pulumi/*/multilane/boot-*" covers stacks/, history/, backups/ and
     # locks/organization/ alike (IAM's "*" spans "/").
-    resources = [scope.s3(scope.state_bucket, f"{naming.STATE_ROOT}/*/{naming.PROJECT}/{layer}-*") for layer in layers]
+    resources = [scope.s3(scope.state_bucket, naming.layer_state_keys(layer)) for layer in layers]
     resources.append(scope.meta)
     return statement("DenyOtherLayersState", "Deny", STATE_WRITE_ACTIONS, resources)
 
@@ -292,8 +294,8 @@ def codepipeline_policy(scope: Scope, projects: Sequence[str]) -> Policy:
     conn_ids = conn.split(":", 5)[5]
     connections = sorted(
         {
-            f"arn:{scope.partition}:codestar-connections:{scope.region}:{scope.account}:{conn_ids}",
-            f"arn:{scope.partition}:codeconnections:{scope.region}:{scope.account}:{conn_ids}",
+            scope.arn("codestar-connections", conn_ids),
+            scope.arn("codeconnections", conn_ids),
         }
     )
     return document(
@@ -424,10 +426,13 @@ def infra_deploy_policy(scope: Scope, project: str) -> Policy:
                     "route53:DeleteHostedZone",
                     "route53:GetHostedZone",
                 ],
-                [f"arn:{scope.partition}:route53:::hostedzone/*"],
+                [scope.arn("route53", "hostedzone/*", region=False, account=False)],
             ),
             statement(
-                "HostedZoneChanges", "Allow", ["route53:GetChange"], [f"arn:{scope.partition}:route53:::change/*"]
+                "HostedZoneChanges",
+                "Allow",
+                ["route53:GetChange"],
+                [scope.arn("route53", "change/*", region=False, account=False)],
             ),
             # The env's alarm topic and its subscriptions (params alarmNotifications).
             statement(
@@ -578,7 +583,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [scope.arn("logs", f"log-group:/ecs/{env}/*")],
+            [scope.arn("logs", f"log-group:{naming.log_group_name('*', env)}")],
         ),
         statement("DescribeLogGroups", "Allow", ["logs:DescribeLogGroups"], ["*"]),
         # The ALB access log buckets of this env's services (named
@@ -642,7 +647,7 @@ def boot_deploy_policy(scope: Scope, project: str) -> Policy:
             "ManageServiceAlarms",
             "Allow",
             [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-            [scope.arn("cloudwatch", f"alarm:*-{env}-*")],
+            [scope.arn("cloudwatch", f"alarm:{naming.alarm_glob('*', env)}")],
         ),
         statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
         slr,
@@ -797,7 +802,7 @@ def app_deploy_policy(scope: Scope, service: str, project: str) -> Policy:
                 "ManageLaneAlarms",
                 "Allow",
                 [*ALARM_WRITE_ACTIONS, "cloudwatch:ListTagsForResource"],
-                [scope.arn("cloudwatch", f"alarm:{service}-{env}-*")],
+                [scope.arn("cloudwatch", f"alarm:{naming.alarm_glob(service, env)}")],
             ),
             statement("DescribeAlarms", "Allow", ["cloudwatch:DescribeAlarms"], [scope.arn("cloudwatch", "alarm:*")]),
             statement(

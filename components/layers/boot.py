@@ -22,19 +22,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import alarms, iam, naming, params
 from components.buckets import Expiry, private_bucket
+from components.contract import BOOT, BootOutputs, BootReadsInfra, read_reference
 from components.errors import MultilaneError
 from components.params import BootParams, ServiceParams, WrapNetwork
 from components.stackconfig import StackConfig
-from components.stackname import Target
+from components.stackname import BootTarget
 
-LAYER = "boot"
+LAYER = BOOT.name
 TARGET_TYPE = "ip"  # Fargate tasks in awsvpc mode register by IP
 TARGET_PROTOCOL = "HTTP"
 # IMMUTABLE: pipelines tag images by commit (sha-abc123); an immutable tag
@@ -116,7 +117,7 @@ def listener_ports(boot: BootParams) -> list[int]:
     return [boot.http_port, boot.https_port] if boot.certificate_arn else [boot.http_port]
 
 
-def check(target: Target, infra: params.InfraParams, boot: BootParams) -> None:
+def check(target: BootTarget, infra: params.InfraParams, boot: BootParams) -> None:
     """Fail on combinations AWS would only reject halfway through a deploy."""
     if boot.certificate_arn and boot.http_port == boot.https_port:
         raise MultilaneError(
@@ -137,11 +138,7 @@ class ServiceBootArgs:
     boot: BootParams
     service_params: ServiceParams
     production: bool
-    vpc_id: pulumi.Input[str]
-    public_subnet_ids: pulumi.Input[list[str]]
-    private_subnet_ids: pulumi.Input[list[str]]
-    namespace_id: pulumi.Input[str]
-    alarm_topic_arn: pulumi.Input[str]
+    infra: BootReadsInfra  # what boot reads from infra-{env}
     region: str = ""
     account: pulumi.Input[str] = ""
 
@@ -223,7 +220,7 @@ class ServiceBoot(pulumi.ComponentResource):
             "alb-sg",
             name=naming.security_group_name(service, env, "alb"),
             description=f"{service} {env} ALB: listener ports from allowed CIDRs",
-            vpc_id=args.vpc_id,
+            vpc_id=args.infra.vpc_id,
             tags=tags,
             opts=child,
         )
@@ -231,7 +228,7 @@ class ServiceBoot(pulumi.ComponentResource):
             "service-sg",
             name=naming.security_group_name(service, env, "service"),
             description=f"{service} {env} tasks: container port from the ALB only",
-            vpc_id=args.vpc_id,
+            vpc_id=args.infra.vpc_id,
             tags=tags,
             opts=child,
         )
@@ -308,7 +305,7 @@ class ServiceBoot(pulumi.ComponentResource):
             name=naming.alb_name(service, env),
             load_balancer_type="application",
             internal=internal,
-            subnets=args.private_subnet_ids if internal else args.public_subnet_ids,
+            subnets=args.infra.private_subnet_ids if internal else args.infra.public_subnet_ids,
             security_groups=[alb_sg.id],
             # Production ALBs keep deletion protection even if params forget.
             enable_deletion_protection=boot.deletion_protection or args.production,
@@ -324,7 +321,7 @@ class ServiceBoot(pulumi.ComponentResource):
             name=naming.default_target_group_name(
                 service, env, port=tg_args["port"], protocol=tg_args["protocol"], target_type=tg_args["target_type"]
             ),
-            vpc_id=args.vpc_id,
+            vpc_id=args.infra.vpc_id,
             tags={**tags, "Lane": naming.DEFAULT_LANE},
             **tg_args,
             opts=child,
@@ -384,7 +381,7 @@ class ServiceBoot(pulumi.ComponentResource):
             name=naming.cloudmap_service_name(service),
             description=f"{service} default lane in {env}",
             dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
-                namespace_id=args.namespace_id,
+                namespace_id=args.infra.namespace_id,
                 dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(type="A", ttl=10)],
                 routing_policy="MULTIVALUE",
             ),
@@ -408,7 +405,9 @@ class ServiceBoot(pulumi.ComponentResource):
         )
 
         # --- service-level alarm (every lane together)
-        for spec in alarms.service_alarms(service, env, alb.arn_suffix, svc.alarms, topic_arn=args.alarm_topic_arn):
+        for spec in alarms.service_alarms(
+            service, env, alb.arn_suffix, svc.alarms, topic_arn=args.infra.alarm_topic_arn
+        ):
             aws.cloudwatch.MetricAlarm(spec.key, **spec.args, opts=child)
 
         self.load_balancer_arn = alb.arn
@@ -420,25 +419,24 @@ class ServiceBoot(pulumi.ComponentResource):
         self.alb_security_group_id = alb_sg.id
         self.service_security_group_id = svc_sg.id
         self.repository_url = repo.repository_url
-        self.register_outputs(self.outputs())
+        self.register_outputs(self.outputs().exports())
 
-    def outputs(self) -> dict[str, pulumi.Output[Any]]:
-        """The contract's boot output keys."""
-        return {
-            "LoadBalancerArn": self.load_balancer_arn,
-            "LoadBalancerDnsName": self.load_balancer_dns_name,
-            "HttpListenerArn": self.http_listener_arn,
-            "DefaultTargetGroupArn": self.default_target_group_arn,
-            "LogGroupName": self.log_group_name,
-            "ServiceDiscoveryServiceArn": self.service_discovery_service_arn,
-            "AlbSecurityGroupId": self.alb_security_group_id,
-            "ServiceSecurityGroupId": self.service_security_group_id,
-            "RepositoryUrl": self.repository_url,
-        }
+    def outputs(self) -> BootOutputs:
+        """The contract's boot outputs."""
+        return BootOutputs(
+            load_balancer_arn=self.load_balancer_arn,
+            load_balancer_dns_name=self.load_balancer_dns_name,
+            http_listener_arn=self.http_listener_arn,
+            default_target_group_arn=self.default_target_group_arn,
+            log_group_name=self.log_group_name,
+            service_discovery_service_arn=self.service_discovery_service_arn,
+            alb_security_group_id=self.alb_security_group_id,
+            service_security_group_id=self.service_security_group_id,
+            repository_url=self.repository_url,
+        )
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output[Any]]:
-    assert target.service is not None
+def build(target: BootTarget, config: StackConfig, params_dir: Path) -> BootOutputs:
     # Every params file is read and checked before the first registration.
     infra = params.load_infra(target.env, params_dir)
     boot = params.load_boot(target.env, params_dir)
@@ -447,7 +445,6 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
 
     provider = aws.Provider("aws", region=infra.region)
     identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
-    ref = pulumi.StackReference(naming.stack_ref(naming.infra_stack(target.env), config.org))
     component = ServiceBoot(
         "boot",
         ServiceBootArgs(
@@ -456,11 +453,7 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             boot=boot,
             service_params=svc,
             production=infra.production,
-            vpc_id=ref.require_output("VpcId"),
-            public_subnet_ids=ref.require_output("PublicSubnetIds"),
-            private_subnet_ids=ref.require_output("PrivateSubnetIds"),
-            namespace_id=ref.require_output("NamespaceId"),
-            alarm_topic_arn=ref.require_output("AlarmTopicArn"),
+            infra=read_reference(BootReadsInfra, target, config.org),
             region=infra.region,
             account=identity.account_id,
         ),

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components import naming, params
+from components.contract import INFRA, InfraOutputs
 from components.params import CreateNetwork, InfraParams
 from components.stackconfig import StackConfig
-from components.stackname import Target
+from components.stackname import InfraTarget
 
-LAYER = "infra"
+LAYER = INFRA.name
 
 
 @dataclass
@@ -110,7 +110,7 @@ class InfraEnvironment(pulumi.ComponentResource):
         self.namespace_id = namespace.id
         self.namespace_name = namespace.name
         self.namespace_arn = namespace.arn
-        self.register_outputs(self.outputs())
+        self.register_outputs(self.outputs().exports())
 
     def _create_network(self, net: CreateNetwork) -> None:
         # protect=True is the article's stack policy: deleting the network of
@@ -198,22 +198,22 @@ class InfraEnvironment(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public]).apply(list)
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private]).apply(list)
 
-    def outputs(self) -> dict[str, pulumi.Output[Any]]:
-        """The contract's infra output keys."""
-        return {
-            "VpcId": self.vpc_id,
-            "PublicSubnetIds": self.public_subnet_ids,
-            "PrivateSubnetIds": self.private_subnet_ids,
-            "ClusterName": self.cluster_name,
-            "ClusterArn": self.cluster_arn,
-            "NamespaceId": self.namespace_id,
-            "NamespaceName": self.namespace_name,
-            "NamespaceArn": self.namespace_arn,
-            "AlarmTopicArn": self.alarm_topic_arn,
-        }
+    def outputs(self) -> InfraOutputs:
+        """The contract's infra outputs."""
+        return InfraOutputs(
+            vpc_id=self.vpc_id,
+            public_subnet_ids=self.public_subnet_ids,
+            private_subnet_ids=self.private_subnet_ids,
+            cluster_name=self.cluster_name,
+            cluster_arn=self.cluster_arn,
+            namespace_id=self.namespace_id,
+            namespace_name=self.namespace_name,
+            namespace_arn=self.namespace_arn,
+            alarm_topic_arn=self.alarm_topic_arn,
+        )
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output[Any]]:
+def build(target: InfraTarget, config: StackConfig, params_dir: Path) -> InfraOutputs:
     infra = params.load_infra(target.env, params_dir)  # validate before declaring anything
     provider = aws.Provider("aws", region=infra.region)
     env = InfraEnvironment(

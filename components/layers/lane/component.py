@@ -18,15 +18,15 @@ is checked in :func:`build` before the first registration.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components import naming, params, routing
+from components.contract import LANE, LaneOutputs, LaneReadsBoot, LaneReadsInfra, read_reference
 from components.errors import MultilaneError
 from components.stackconfig import StackConfig
-from components.stackname import Target, check_lane
+from components.stackname import LaneTarget, check_lane
 
 from .args import INFRA_PRIVATE_SUBNETS_PROP, AppLaneArgs
 from .container import BOOTSTRAP_WORK_DIR, hardening, resolve_image
@@ -34,7 +34,7 @@ from .roles import lane_roles
 from .service import ecs_service, lane_alarms, task_definition
 from .traffic import lane_traffic
 
-LAYER = "lane"
+LAYER = LANE.name
 
 
 class AppLane(pulumi.ComponentResource):
@@ -51,7 +51,9 @@ class AppLane(pulumi.ComponentResource):
         # The infra reference's private subnets, as a component input: the
         # real engine does not show StackReference reads to policy packs, so
         # this is where the pack's private-subnet check finds them.
-        super().__init__("multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids}, opts)
+        super().__init__(
+            "multilane:lane:AppLane", name, {INFRA_PRIVATE_SUBNETS_PROP: args.infra.private_subnet_ids}, opts
+        )
         service, env, lane = args.service, args.env, args.lane
         tags = naming.tags(env, LAYER, service, lane)
         roles = lane_roles(args, tags, self)
@@ -73,24 +75,23 @@ class AppLane(pulumi.ComponentResource):
         # the real engine shows policy packs a component's registered outputs
         # but not StackReference reads, so the pack's private-subnet check
         # finds them here.
-        self.register_outputs({**self.outputs(), INFRA_PRIVATE_SUBNETS_PROP: args.private_subnet_ids})
+        self.register_outputs({**self.outputs().exports(), INFRA_PRIVATE_SUBNETS_PROP: args.infra.private_subnet_ids})
 
-    def outputs(self) -> dict[str, pulumi.Input[Any]]:
-        """The contract's lane output keys."""
-        return {
-            "Lane": self.lane,
-            "ServiceName": self.service_name,
-            "TargetGroupArn": self.target_group_arn,
-            "ListenerRuleArns": self.listener_rule_arns,
-            "RulePriority": self.rule_priority,
-            "TaskDefinitionArn": self.task_definition_arn,
-            "ImageUri": self.image_uri,
-            "RouteHeader": self.route_header,
-        }
+    def outputs(self) -> LaneOutputs:
+        """The contract's lane outputs."""
+        return LaneOutputs(
+            lane=self.lane,
+            service_name=self.service_name,
+            target_group_arn=self.target_group_arn,
+            listener_rule_arns=self.listener_rule_arns,
+            rule_priority=self.rule_priority,
+            task_definition_arn=self.task_definition_arn,
+            image_uri=self.image_uri,
+            route_header=self.route_header,
+        )
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Input[Any]]:
-    assert target.service is not None and target.lane is not None
+def build(target: LaneTarget, config: StackConfig, params_dir: Path) -> LaneOutputs:
     service, env, lane = target.service, target.env, target.lane
     # Everything a user can get wrong fails here, before the first registration.
     check_lane(lane, where=f"lane of stack {target.stack!r}")
@@ -129,8 +130,6 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
         priorities = []
 
     provider = aws.Provider("aws", region=infra.region)
-    infra_ref = pulumi.StackReference(naming.stack_ref(naming.infra_stack(env), config.org))
-    boot_ref = pulumi.StackReference(naming.stack_ref(naming.boot_stack(service, env), config.org))
     component = AppLane(
         "lane",
         AppLaneArgs(
@@ -144,18 +143,8 @@ def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pu
             production=infra.production,
             rule_conditions=conditions,
             rule_priorities=priorities,
-            vpc_id=infra_ref.require_output("VpcId"),
-            private_subnet_ids=infra_ref.require_output("PrivateSubnetIds"),
-            cluster_name=infra_ref.require_output("ClusterName"),
-            cluster_arn=infra_ref.require_output("ClusterArn"),
-            alarm_topic_arn=infra_ref.require_output("AlarmTopicArn"),
-            listener_arn=boot_ref.require_output("HttpListenerArn"),
-            load_balancer_arn=boot_ref.require_output("LoadBalancerArn"),
-            default_target_group_arn=boot_ref.require_output("DefaultTargetGroupArn"),
-            log_group_name=boot_ref.require_output("LogGroupName"),
-            service_discovery_service_arn=boot_ref.require_output("ServiceDiscoveryServiceArn"),
-            service_security_group_id=boot_ref.require_output("ServiceSecurityGroupId"),
-            repository_url=boot_ref.require_output("RepositoryUrl"),
+            infra=read_reference(LaneReadsInfra, target, config.org),
+            boot=read_reference(LaneReadsBoot, target, config.org),
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

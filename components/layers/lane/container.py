@@ -7,26 +7,53 @@ what these return, and the tests read them directly.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from components import naming
 from components.errors import MultilaneError
 from components.params import ServiceParams
 from components.stackconfig import StackConfig
-from components.stackname import Target
+from components.stackname import LaneTarget
 
 
-def resolve_image(target: Target, config: StackConfig, svc: ServiceParams) -> str:
+def pick_image(
+    target: LaneTarget,
+    configured: Iterable[tuple[str | None, str]],
+    bootstrap_image: Callable[[], str | None],
+    *,
+    fixes: str,
+) -> tuple[str, str]:
+    """(image, where it comes from): the first configured image, else the
+    service's bootstrapImage; else one sentence listing ``fixes`` and bootstrapImage.
+
+    The one image precedence: the program passes its stack config, the runner
+    the build's parameter file, the stack file and the image the lane runs now.
+    ``configured`` and ``bootstrap_image`` are read lazily, in order.
+    """
+    for image, where in configured:
+        if image:
+            return image, where
+    bootstrap = bootstrap_image()
+    params_file = f"params/{target.service}-{target.env}.json"
+    if bootstrap:
+        return bootstrap, f"bootstrapImage of {params_file}"
+    raise MultilaneError(f"lane stack {target.stack} has no image: {fixes} bootstrapImage in {params_file}")
+
+
+def stack_file_name(stack: str) -> str:
+    return f"stacks/Pulumi.{stack}.yaml"
+
+
+def resolve_image(target: LaneTarget, config: StackConfig, svc: ServiceParams) -> str:
     """The lane's image: stack config, else the service's bootstrap image."""
-    if config.image_uri:
-        return config.image_uri
-    if svc.bootstrap_image:
-        return svc.bootstrap_image
-    raise MultilaneError(
-        f"lane stack {target.stack} has no image: set multilane:imageUri in stacks/Pulumi.{target.stack}.yaml "
-        f"(the runner sets it from the build's parameter file) or bootstrapImage in "
-        f"params/{target.service}-{target.env}.json"
-    )
+    return pick_image(
+        target,
+        [(config.image_uri, stack_file_name(target.stack))],
+        lambda: svc.bootstrap_image,
+        fixes=f"set multilane:imageUri in {stack_file_name(target.stack)} "
+        "(the runner sets it from the build's parameter file) or",
+    )[0]
 
 
 BOOTSTRAP_WORK_DIR = "/tmp"

@@ -28,7 +28,7 @@ class LaneRoles:
 def lane_roles(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resource) -> LaneRoles:
     service, env, lane, svc = args.service, args.env, args.lane, args.service_params
     child = pulumi.ResourceOptions(parent=parent)
-    cluster_arn = pulumi.Output.from_input(args.cluster_arn)
+    cluster_arn = pulumi.Output.from_input(args.infra.cluster_arn)
     arn_fields = cluster_arn.apply(iam.documents.arn_parts)  # partition, service, region, account, resource
     assume = arn_fields.apply(lambda f: json.dumps(iam.lane_roles.ecs_tasks_assume_role_policy(f[0], f[2], f[3])))
     boundary = arn_fields.apply(lambda f: iam.pipeline_roles.lane_boundary_arn(f[0], f[3], service, env))
@@ -44,7 +44,7 @@ def lane_roles(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resource)
         opts=child,
     )
     secret_arns = list(svc.secrets.values())
-    exec_policy = pulumi.Output.all(arn_fields, args.repository_url, args.log_group_name).apply(
+    exec_policy = pulumi.Output.all(arn_fields, args.boot.repository_url, args.boot.log_group_name).apply(
         lambda a: json.dumps(
             iam.lane_roles.lane_execution_policy(
                 partition=a[0][0],

@@ -29,7 +29,7 @@ def task_definition(
     service, env, lane, svc = args.service, args.env, args.lane, args.service_params
     child = pulumi.ResourceOptions(parent=parent)
     exec_role, task_role = roles.execution, roles.task
-    containers = pulumi.Output.from_input(args.log_group_name).apply(
+    containers = pulumi.Output.from_input(args.boot.log_group_name).apply(
         lambda group: container_definitions(
             service=service,
             lane=lane,
@@ -73,10 +73,10 @@ def lane_alarms(args: AppLaneArgs, traffic: LaneTraffic, parent: pulumi.Resource
             lane,
             load_balancer_suffix=lb_suffix,
             target_group_suffix=tg_suffix,
-            cluster_name=args.cluster_name,
+            cluster_name=args.infra.cluster_name,
             ecs_service_name=ecs_name,
             thresholds=svc.alarms,
-            topic_arn=args.alarm_topic_arn,
+            topic_arn=args.infra.alarm_topic_arn,
         )
     ]
 
@@ -100,20 +100,22 @@ def ecs_service(
     provider = svc.capacity_provider.default if is_default else svc.capacity_provider.lane
     # Only the default lane registers in Cloud Map (the service's plain name).
     registries = (
-        aws.ecs.ServiceServiceRegistriesArgs(registry_arn=args.service_discovery_service_arn) if is_default else None
+        aws.ecs.ServiceServiceRegistriesArgs(registry_arn=args.boot.service_discovery_service_arn)
+        if is_default
+        else None
     )
     return aws.ecs.Service(
         "service",
         name=ecs_name,
-        cluster=args.cluster_arn,
+        cluster=args.infra.cluster_arn,
         task_definition=task_def.arn,
         desired_count=desired,
         capacity_provider_strategies=[
             aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=provider, weight=1, base=0)
         ],
         network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=args.private_subnet_ids,
-            security_groups=[args.service_security_group_id],
+            subnets=args.infra.private_subnet_ids,
+            security_groups=[args.boot.service_security_group_id],
             assign_public_ip=False,
         ),
         load_balancers=[

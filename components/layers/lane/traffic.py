@@ -43,9 +43,9 @@ def condition_args(condition: Condition) -> aws.lb.ListenerRuleConditionArgs:
 
 def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resource) -> LaneTraffic:
     child = pulumi.ResourceOptions(parent=parent)
-    lb_suffix = pulumi.Output.from_input(args.load_balancer_arn).apply(alarms.arn_suffix)
+    lb_suffix = pulumi.Output.from_input(args.boot.load_balancer_arn).apply(alarms.arn_suffix)
     if args.lane == naming.DEFAULT_LANE:
-        tg_arn = pulumi.Output.from_input(args.default_target_group_arn)
+        tg_arn = pulumi.Output.from_input(args.boot.default_target_group_arn)
         return LaneTraffic(tg_arn, tg_arn.apply(alarms.arn_suffix), lb_suffix, [])
     tg_args = target_group_args(args.boot_params, args.service_params)
     tg = aws.lb.TargetGroup(
@@ -61,7 +61,7 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
             protocol=tg_args["protocol"],
             target_type=tg_args["target_type"],
         ),
-        vpc_id=args.vpc_id,
+        vpc_id=args.infra.vpc_id,
         tags=tags,
         **tg_args,
         opts=child,
@@ -69,7 +69,7 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
     rules = [
         aws.lb.ListenerRule(
             f"rule-{i}",
-            listener_arn=args.listener_arn,
+            listener_arn=args.boot.http_listener_arn,
             priority=priority,
             conditions=[condition_args(c) for c in conditions],
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],

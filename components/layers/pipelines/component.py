@@ -26,14 +26,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam, naming
+from components.contract import PipelinesOutputs
 from components.stackconfig import StackConfig
-from components.stackname import Target
+from components.stackname import PipelinesTarget
 
 from .parts import (
     ArtifactStore,
@@ -159,7 +159,7 @@ class DeliveryPipelines(pulumi.ComponentResource):
             )
             names.append(lp.pipeline_name)
         for service, svc in p.services.items():
-            repo_url = f"{args.account}.dkr.ecr.{p.region}.amazonaws.com/{naming.ecr_repository_name(service, env)}"
+            repo_url = naming.ecr_repository_url(args.account, p.region, service, env)
             dp = DualSourcePipeline(
                 service,
                 DualSourcePipelineArgs(
@@ -178,13 +178,13 @@ class DeliveryPipelines(pulumi.ComponentResource):
             names.append(dp.pipeline_name)
         self.pipeline_names = pulumi.Output.all(*names).apply(list)
         self.artifact_bucket_name = store.bucket_name
-        self.register_outputs(self.outputs())
+        self.register_outputs(self.outputs().exports())
 
-    def outputs(self) -> dict[str, pulumi.Output[Any]]:
-        return {"PipelineNames": self.pipeline_names, "ArtifactBucketName": self.artifact_bucket_name}
+    def outputs(self) -> PipelinesOutputs:
+        return PipelinesOutputs(pipeline_names=self.pipeline_names, artifact_bucket_name=self.artifact_bucket_name)
 
 
-def build(target: Target, config: StackConfig, params_dir: Path) -> dict[str, pulumi.Output[Any]]:
+def build(target: PipelinesTarget, config: StackConfig, params_dir: Path) -> PipelinesOutputs:
     p = plan(target.env, params_dir)  # every params file validated before anything registers
     provider = aws.Provider("aws", region=p.region)
     identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))

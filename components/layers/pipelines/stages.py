@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from components import naming, params, stackname
+from components.contract import PIPELINES
 from components.errors import MultilaneError
 from components.params import PipelinesParams, ServiceParams
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pulumi-aws's typed shapes of these dicts; nothing Pulumi ru
     from pulumi_aws.codepipeline import PipelineTriggerArgsDict as Trigger
     from pulumi_aws.codepipeline import PipelineVariableArgsDict as Variable
 
-LAYER = "pipelines"
+LAYER = PIPELINES.name
 
 SOURCE_PROVIDER = "CodeStarSourceConnection"
 INFRA_SOURCE, APP_SOURCE = "InfraSource", "AppSource"
@@ -266,13 +267,7 @@ def plan(env: str, params_dir: Path) -> PipelinesPlan:
     services: dict[str, ServiceParams] = {}
     for service in names:
         stackname.check_service(service, env)
-        svc = params.load_service(service, env, params_dir)
-        if getattr(svc, "app", None) is None:
-            raise MultilaneError(
-                f"{params.rel(params.service_path(service, env, params_dir))}: key 'app' is missing; the "
-                'pipeline needs the app repository, e.g. "app": {"repository": "acme/' + service + '"}'
-            )
-        services[service] = svc
+        services[service] = params.load_service(service, env, params_dir)  # pydantic requires "app"
     check_artifact_folders(env, list(services))
     return PipelinesPlan(env=env, region=infra.region, params=pp, services=services, production=infra.production)
 
