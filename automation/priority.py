@@ -68,8 +68,8 @@ def plan(
     if pinned is not None:
         # A pin the user (or an earlier run) chose must not collide; the
         # allocator raises a MultilaneError naming the owner when it does.
-        live = allocate(service, lane, carriers, taken=taken, pinned=pinned)
-        return PriorityPlan(desired, live, None, f"pinned priority {pinned} is free on the listener")
+        checked = allocate(service, lane, carriers, taken=taken, pinned=pinned)
+        return PriorityPlan(desired, checked, None, f"pinned priority {pinned} is free on the listener")
     own = sorted(p for p, owner in taken.items() if owner == lane)
     live: list[int] | None = None
     if own:

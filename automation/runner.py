@@ -30,6 +30,7 @@ from automation.workspace import (
     Backend,
     ConcurrentUpdateError,
     OperationFailedError,
+    OpResult,
     StackMissingError,
     StackSummary,
 )
@@ -62,7 +63,7 @@ class RetryPolicy:
     cap_seconds: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
+        return min(self.cap_seconds, self.base_seconds * 2.0 ** (attempt - 1))
 
 
 def _allocate(*args: Any, **kwargs: Any) -> list[int]:
@@ -281,7 +282,9 @@ class Runner:
                 self.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _operate(self, op: str, target: Target, config: dict[str, str], message: str, collector: ChangeCollector):
+    def _operate(
+        self, op: str, target: Target, config: dict[str, str], message: str, collector: ChangeCollector
+    ) -> OpResult:
         def on_event(event: Any) -> None:
             collector(event)
             line = describe(event)
@@ -379,7 +382,10 @@ class Runner:
         """Run ``op`` on every target, phase by phase; ``independent`` runs them
         all in one batch (previews for a PR comment: nothing depends on them)."""
         configs = configs or {}
-        phase_of = (lambda t: 0) if independent else (lambda t: PHASE[t.layer])
+
+        def phase_of(t: Target) -> int:
+            return 0 if independent else PHASE[t.layer]
+
         phases = sorted({phase_of(t) for t in targets}, reverse=(op == "destroy"))
         outcomes: dict[str, StackOutcome] = {}
         failed_before: list[str] = []

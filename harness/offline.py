@@ -212,7 +212,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.placeholders.append(full_name)
         return placeholder_outputs(stack, self.params_dir)
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE:
             full_name = args.inputs["name"]
             outputs = self._reference(full_name)
@@ -226,7 +226,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", dict(args.inputs)
         return fake_state(args.typ, args.name, args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         # The failures list must be a list: MockMonitor iterates it (None breaks invokes).
         if self.call_hook is not None:
             answer = self.call_hook(args)
@@ -254,7 +254,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
