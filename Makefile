@@ -30,7 +30,7 @@ test-engine: setup engine
 test-e2e: setup
 	$(BIN)/python -m pytest -q -m e2e
 
-# mypy: strict on components/ (the program, its layers and the contract), config in pyproject.toml.
+# mypy: strict on components/, automation/, policy/ and harness/; config in pyproject.toml.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -202,7 +202,8 @@ POLICY_DOCUMENT_PROPS: dict[str, tuple[str, ...]] = {
 def parse_document(value: Any) -> dict[str, Any] | None:
     """A policy document from a JSON string or a mapping (None if neither)."""
     if isinstance(value, Mapping):
-        return _plain(value)
+        plain: dict[str, Any] = _plain(value)  # a mapping stays a dict
+        return plain
     if isinstance(value, str):
         try:
             doc = json.loads(value)

@@ -187,7 +187,7 @@ def check_priority(priority: Any, conditions: Any) -> str | None:
 
 
 def policies(ctx: PackContext) -> list[Policy]:
-    def lane_target(args: ResourceValidationArgs):
+    def lane_target(args: ResourceValidationArgs) -> LaneTarget | None:
         if args.resource_type != LISTENER_RULE:
             return None
         target = ctx.target(args.urn)
@@ -205,7 +205,7 @@ def policies(ctx: PackContext) -> list[Policy]:
         except MultilaneError as err:
             problem = f"cannot be checked: {err}"
         if problem:
-            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}", None)
 
     def priority_band(args: ResourceValidationArgs, report: ReportViolation) -> None:
         target = lane_target(args)
@@ -213,7 +213,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             return
         problem = check_priority(args.props.get("priority"), args.props.get("conditions"))
         if problem:
-            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}", None)
 
     def forward(args: StackValidationArgs, report: ReportViolation) -> None:
         for rule in args.resources:
