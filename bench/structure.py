@@ -26,7 +26,9 @@ from bench._figure import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("components", "automation", "policy")
-# The stack output keys the layers export and read (docs/contract.md).
+# The stack output keys the layers export and read: written out, not read from
+# components/contract.py, so the same list measures a checkout from before the
+# contract existed (the 'before' figures of issue 13).
 OUTPUT_KEYS = (
     "VpcId",
     "PrivateSubnetIds",

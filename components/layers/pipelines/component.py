@@ -42,6 +42,7 @@ from .parts import (
     DualSourcePipelineArgs,
     LayerPipeline,
     LayerPipelineArgs,
+    PipelineShared,
     deploy_environment,
 )
 from .stages import (
@@ -142,36 +143,22 @@ class DeliveryPipelines(pulumi.ComponentResource):
         # Pipelines start a run on creation: the role must already work.
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=[role_policy])
         deploy = deploy_environment(pp, p.region)
+        common: PipelineShared = {
+            "role_arn": role.arn,
+            "artifact_bucket": store.bucket_name,
+            "scope": scope,
+            "deploy": deploy,
+        }
         names: list[pulumi.Output[str]] = []
         for layer in ("infra", "boot"):
-            lp = LayerPipeline(
-                layer,
-                LayerPipelineArgs(
-                    env=env,
-                    layer=layer,
-                    params=pp,
-                    role_arn=role.arn,
-                    artifact_bucket=store.bucket_name,
-                    scope=scope,
-                    deploy=deploy,
-                ),
-                after_policy,
-            )
+            lp = LayerPipeline(layer, LayerPipelineArgs(env=env, layer=layer, params=pp, **common), after_policy)
             names.append(lp.pipeline_name)
         for service, svc in p.services.items():
             repo_url = naming.ecr_repository_url(args.account, p.region, service, env)
             dp = DualSourcePipeline(
                 service,
                 DualSourcePipelineArgs(
-                    env=env,
-                    service=service,
-                    service_params=svc,
-                    params=pp,
-                    repository_url=repo_url,
-                    role_arn=role.arn,
-                    artifact_bucket=store.bucket_name,
-                    scope=scope,
-                    deploy=deploy,
+                    env=env, service=service, service_params=svc, params=pp, repository_url=repo_url, **common
                 ),
                 after_policy,
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -224,6 +225,15 @@ def deploy_environment(pp: PipelinesParams, region: str) -> DeployEnvironment:
         key = pp.state_kms_key_arn.split(":", 5)[5]  # key/<id> or alias/<name>
         provider = f"awskms://{key}?region={region}"
     return DeployEnvironment(pp.pulumi_version, f"s3://{pp.state_bucket}", provider)
+
+
+class PipelineShared(TypedDict):
+    """What every pipeline of an env shares (the fields both pipeline args hold)."""
+
+    scope: pulumi.Input[iam.pipeline_roles.Scope]
+    deploy: DeployEnvironment
+    role_arn: pulumi.Input[str]
+    artifact_bucket: pulumi.Input[str]
 
 
 @dataclass
