@@ -408,7 +408,7 @@ class ServiceBoot(pulumi.ComponentResource):
         for spec in alarms.service_alarms(
             service, env, alb.arn_suffix, svc.alarms, topic_arn=args.infra.alarm_topic_arn
         ):
-            aws.cloudwatch.MetricAlarm(spec.key, **spec.args, opts=child)
+            aws.cloudwatch.MetricAlarm(spec.key, spec.args, opts=child)
 
         self.load_balancer_arn = alb.arn
         self.load_balancer_dns_name = alb.dns_name

@@ -66,7 +66,7 @@ def lane_alarms(args: AppLaneArgs, traffic: LaneTraffic, parent: pulumi.Resource
     lb_suffix, tg_suffix = traffic.load_balancer_suffix, traffic.target_group_suffix
     ecs_name = naming.ecs_service_name(service, lane)
     return [
-        aws.cloudwatch.MetricAlarm(spec.key, **spec.args, opts=child)
+        aws.cloudwatch.MetricAlarm(spec.key, spec.args, opts=child)
         for spec in alarms.lane_alarms(
             service,
             env,
