@@ -30,9 +30,11 @@ test-engine: setup engine
 test-e2e: setup
 	$(BIN)/python -m pytest -q -m e2e
 
+# mypy: strict on components/, automation/, policy/ and harness/; config in pyproject.toml.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .

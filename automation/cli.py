@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from automation.workspace import ConcurrentUpdateError, OperationFailedError, StackMissingError
 from components.errors import MultilaneError
@@ -27,7 +28,7 @@ EXIT_USER_ERROR = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         # One sentence (argparse's default adds the usage line; --help has it).
         self.exit(EXIT_USER_ERROR, f"error: {message}; see `{self.prog} --help`\n")
 

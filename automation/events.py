@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pulumi.automation.events import EngineEvent, StepEventMetadata
 
@@ -138,7 +140,7 @@ class ChangeCollector:
             seen.properties.setdefault(path, diff)
 
     @staticmethod
-    def _fold(changes: dict) -> dict[str, int]:
+    def _fold(changes: Mapping[Any, int] | None) -> dict[str, int]:
         counts = dict.fromkeys((*KINDS, "same"), 0)
         for op, n in (changes or {}).items():
             op = op.value if hasattr(op, "value") else str(op)

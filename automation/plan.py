@@ -37,7 +37,7 @@ KEY_INPUTS = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "plan",
         help="print a stack's desired resources and outputs, offline (no CLI, no cloud)",

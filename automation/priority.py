@@ -1,6 +1,6 @@
 """Listener-rule priority check before a lane's ``up`` (the article's defect 1).
 
-The lane program picks ``allocate_priorities(service, lane, count, taken={},
+The lane program picks ``allocate_priorities(service, lane, carriers, taken={},
 pinned=config.priority)``: deterministic, with no view of the listener. Before
 ``up`` the runner reads the listener's live rules, computes the real ``taken``
 (priority -> owning lane, read back from each rule's header pattern with
@@ -15,7 +15,7 @@ skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ def plan(
     allocate: Allocate,
     service: str,
     lane: str,
-    count: int,
+    carriers: Sequence[str] | int,
     rules: list[LiveRule],
     pinned: int | None,
     *,
@@ -64,21 +64,21 @@ def plan(
     """
     taken = taken_map(rules)
     taken.update(avoid or {})
-    desired = allocate(service, lane, count, taken={}, pinned=pinned)
+    desired = allocate(service, lane, carriers, taken={}, pinned=pinned)
     if pinned is not None:
         # A pin the user (or an earlier run) chose must not collide; the
         # allocator raises a MultilaneError naming the owner when it does.
-        live = allocate(service, lane, count, taken=taken, pinned=pinned)
-        return PriorityPlan(desired, live, None, f"pinned priority {pinned} is free on the listener")
+        checked = allocate(service, lane, carriers, taken=taken, pinned=pinned)
+        return PriorityPlan(desired, checked, None, f"pinned priority {pinned} is free on the listener")
     own = sorted(p for p, owner in taken.items() if owner == lane)
     live: list[int] | None = None
     if own:
         try:
-            live = allocate(service, lane, count, taken=taken, pinned=own[0])
+            live = allocate(service, lane, carriers, taken=taken, pinned=own[0])
         except MultilaneError:
             live = None
     if live is None:
-        live = allocate(service, lane, count, taken=taken, pinned=None)
+        live = allocate(service, lane, carriers, taken=taken, pinned=None)
     if live == desired:
         return PriorityPlan(desired, live, None, f"priority {desired[0]} is free on the listener")
     holder = taken.get(desired[0])

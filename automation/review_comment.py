@@ -64,7 +64,7 @@ class ReviewComment:
     state: str  # a key of STATES
     image: str = ""
     alb_dns: str = ""
-    carriers: tuple[str, ...] = (routing.TRACESTATE,)
+    carriers: tuple[str, ...] = field(default_factory=lambda: (routing.names()[0],))
     expires_at: datetime | None = None
     ttl_hours: int | None = None
     deployed_at: datetime | None = None
@@ -106,8 +106,9 @@ class ReviewComment:
                 "```bash",
                 f"curl -H '{tp}' -H '{routing.route_header(self.lane)}' http://{host}/",
             ]
-            if routing.BAGGAGE in self.carriers:
-                lines.append(f"curl -H '{tp}' -H '{routing.baggage_header(self.lane)}' http://{host}/")
+            for header in self.carriers:
+                if header != routing.names()[0]:  # the first carrier's line is the route header above
+                    lines.append(f"curl -H '{tp}' -H '{routing.carrier_header(header, self.lane)}' http://{host}/")
             lines.append("```")
         if self.state == "removed":
             lines += ["", "The pull request is closed: the lane's stack is destroyed and removed."]

@@ -31,6 +31,7 @@ from automation.workspace import (
     Backend,
     ConcurrentUpdateError,
     OperationFailedError,
+    OpResult,
     StackMissingError,
     StackSummary,
 )
@@ -63,19 +64,13 @@ class RetryPolicy:
     cap_seconds: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
+        return min(self.cap_seconds, self.base_seconds * 2.0 ** (attempt - 1))
 
 
 def _allocate(*args: Any, **kwargs: Any) -> list[int]:
     from components import routing
 
     return routing.priorities.allocate_priorities(*args, **kwargs)
-
-
-def _rule_count(lane: str, carriers: list[str]) -> int:
-    from components import routing
-
-    return len(routing.carriers.lane_rule_conditions(lane, carriers))
 
 
 def read_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
@@ -97,7 +92,6 @@ class Runner:
     stacks_dir: Path = STACKS_DIR
     rules_source: priority.RulesSource | None = None
     allocate: priority.Allocate = _allocate
-    rule_count: Callable[[str, list[str]], int] = _rule_count
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     blocked_status: str = "failed"  # pr-preview reports a missing lower stack as "skipped"
@@ -226,7 +220,7 @@ class Runner:
         """
         assert self.rules_source is not None  # __post_init__ sets it
         service = params.load_service(target.service, target.env, self.params_dir)
-        count = self.rule_count(target.lane, list(service.lane_carriers))
+        carriers = list(service.lane_carriers)
         if config.get("multilane:priority"):
             pinned = parse_priority(config["multilane:priority"], f"{target.stack}: multilane:")
         else:
@@ -246,7 +240,7 @@ class Runner:
             self.progress.step(target.stack, "up", f"keeping priority {kept} from the stack's RulePriority output")
         avoid: dict[int, str] | None = None
         if retrying:
-            collided = pinned or kept or self.allocate(target.service, target.lane, count, taken={}, pinned=None)[0]
+            collided = pinned or kept or self.allocate(target.service, target.lane, carriers, taken={}, pinned=None)[0]
             avoid = {collided: "a rule created while this lane deployed"}
             pinned = None
             rules = rules or []
@@ -255,7 +249,7 @@ class Runner:
                 target.stack, "up", "priority check skipped: no AWS credentials to read the listener's rules"
             )
             return
-        result = priority.plan(self.allocate, target.service, target.lane, count, rules, pinned, avoid=avoid)
+        result = priority.plan(self.allocate, target.service, target.lane, carriers, rules, pinned, avoid=avoid)
         if result.pin is not None:
             config["multilane:priority"] = str(result.pin)
         elif retrying:
@@ -289,7 +283,9 @@ class Runner:
                 self.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _operate(self, op: str, target: Target, config: dict[str, str], message: str, collector: ChangeCollector):
+    def _operate(
+        self, op: str, target: Target, config: dict[str, str], message: str, collector: ChangeCollector
+    ) -> OpResult:
         def on_event(event: Any) -> None:
             collector(event)
             line = describe(event)
@@ -411,7 +407,10 @@ class Runner:
         """Run ``op`` on every target, phase by phase; ``independent`` runs them
         all in one batch (previews for a PR comment: nothing depends on them)."""
         configs = configs or {}
-        phase_of = (lambda t: 0) if independent else (lambda t: PHASE[t.layer])
+
+        def phase_of(t: Target) -> int:
+            return 0 if independent else PHASE[t.layer]
+
         phases = sorted({phase_of(t) for t in targets}, reverse=(op == "destroy"))
         outcomes: dict[str, StackOutcome] = {}
         failed_before: list[str] = []

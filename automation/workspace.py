@@ -22,11 +22,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pulumi.automation.events import EngineEvent
 
 from components.errors import MultilaneError
+
+if TYPE_CHECKING:  # imported lazily at run time: plan and the tests never need them
+    from pulumi.automation import LocalWorkspace, Stack
+
+_T = TypeVar("_T")
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STATE_DIR = ROOT / ".pulumi-state"
@@ -75,6 +80,11 @@ class OpResult:
 
     outputs: dict[str, Any] = field(default_factory=dict)
     change_summary: dict[str, int] = field(default_factory=dict)
+
+
+def _counts(changes: Mapping[Any, int] | None) -> dict[str, int]:
+    """Operation -> count, keyed by the operation's name (the SDK keys by its OpType enum)."""
+    return {str(getattr(op, "value", op)): n for op, n in (changes or {}).items()}
 
 
 class Backend(Protocol):
@@ -183,25 +193,25 @@ class PulumiBackend:
                 env["PULUMI_CONFIG_PASSPHRASE"] = ""
         return env
 
-    def _workspace(self):
+    def _workspace(self) -> LocalWorkspace:
         from pulumi.automation import LocalWorkspace
 
         return LocalWorkspace(
             work_dir=str(self.work_dir), env_vars=self._env(), secrets_provider=self.choice.secrets_provider
         )
 
-    def _select(self, stack: str):
+    def _select(self, stack: str) -> Stack:
         from pulumi.automation import Stack
 
         return self._run(lambda: Stack.select(stack, self._workspace()))
 
-    def _create_or_select(self, stack: str):
+    def _create_or_select(self, stack: str) -> Stack:
         from pulumi.automation import Stack
 
         return self._run(lambda: Stack.create_or_select(stack, self._workspace()))
 
     @staticmethod
-    def _run(fn: Callable[[], Any]) -> Any:
+    def _run(fn: Callable[[], _T]) -> _T:
         from pulumi.automation import errors as pulumi_errors
 
         try:
@@ -257,7 +267,7 @@ class PulumiBackend:
             res = st.up(on_event=on_event, message=message or None, color="never")
             return OpResult(
                 outputs={k: v.value for k, v in res.outputs.items()},
-                change_summary=dict(res.summary.resource_changes or {}),
+                change_summary=_counts(res.summary.resource_changes),
             )
 
         return self._run(go)
@@ -267,7 +277,7 @@ class PulumiBackend:
             st = self._create_or_select(stack)
             self._configure(st, config)
             res = st.preview(on_event=on_event, message=message or None, color="never")
-            return OpResult(change_summary={str(k): v for k, v in (res.change_summary or {}).items()})
+            return OpResult(change_summary=_counts(res.change_summary))
 
         return self._run(go)
 
@@ -275,7 +285,7 @@ class PulumiBackend:
         def go() -> OpResult:
             st = self._select(stack)
             res = st.destroy(on_event=on_event, message=message or None, color="never")
-            return OpResult(change_summary=dict(res.summary.resource_changes or {}))
+            return OpResult(change_summary=_counts(res.summary.resource_changes))
 
         return self._run(go)
 

@@ -18,9 +18,10 @@ Inputs such as an ``arn_suffix``): no resource is created here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from . import naming
 from .params import AlarmThresholds
@@ -44,7 +45,7 @@ class AlarmSpec:
     """One alarm: a logical name for Pulumi and the MetricAlarm arguments."""
 
     key: str
-    args: dict[str, Any]
+    args: aws.cloudwatch.MetricAlarmArgs
 
 
 def arn_suffix(arn: str) -> str:
@@ -62,23 +63,26 @@ def arn_suffix(arn: str) -> str:
     raise ValueError(f"{arn!r} is not a load balancer or target group ARN")
 
 
+Dimensions = dict[str, pulumi.Input[str]]
+
+
 def _metric(
-    id_: str, name: str, dimensions: dict[str, Any], period: int, stat: str, namespace: str = ALB_NAMESPACE
-) -> dict[str, Any]:
-    return {
-        "id": id_,
-        "return_data": False,
-        "metric": {
-            "namespace": namespace,
-            "metric_name": name,
-            "dimensions": dimensions,
-            "period": period,
-            "stat": stat,
-        },
-    }
+    id_: str, name: str, dimensions: Dimensions, period: int, stat: str, namespace: str = ALB_NAMESPACE
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=id_,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=namespace, metric_name=name, dimensions=dimensions, period=period, stat=stat
+        ),
+    )
 
 
-def target_5xx_percent_queries(dimensions: dict[str, Any], period: int) -> list[dict[str, Any]]:
+def _expression(id_: str, expression: str, label: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(id=id_, expression=expression, label=label, return_data=True)
+
+
+def target_5xx_percent_queries(dimensions: Dimensions, period: int) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
     """Metric math: percentage of requests answered 5xx by the targets.
 
     With no requests the RequestCount series is empty, the expression yields
@@ -88,12 +92,7 @@ def target_5xx_percent_queries(dimensions: dict[str, Any], period: int) -> list[
     return [
         _metric("errors", "HTTPCode_Target_5XX_Count", dimensions, period, "Sum"),
         _metric("requests", "RequestCount", dimensions, period, "Sum"),
-        {
-            "id": "pct",
-            "expression": "100 * FILL(errors, 0) / requests",
-            "label": "Target 5xx % of requests",
-            "return_data": True,
-        },
+        _expression("pct", "100 * FILL(errors, 0) / requests", "Target 5xx % of requests"),
     ]
 
 
@@ -107,7 +106,12 @@ def _tags(env: str, layer: str, service: str, lane: str | None) -> dict[str, str
     return naming.tags(env, layer, service, lane)
 
 
-def _notify(topic_arn: pulumi.Input[str]) -> dict[str, Any]:
+class _Notify(TypedDict):
+    alarm_actions: list[pulumi.Input[str]]
+    ok_actions: list[pulumi.Input[str]]
+
+
+def _notify(topic_arn: pulumi.Input[str]) -> _Notify:
     """Every alarm tells the env's alarm topic (infra's AlarmTopicArn) when it
     fires and when it clears."""
     return {"alarm_actions": [topic_arn], "ok_actions": [topic_arn]}
@@ -125,22 +129,22 @@ def service_alarms(
     return [
         AlarmSpec(
             key="service-5xx",
-            args={
-                "name": naming.alarm_name(service, env, None, SERVICE_5XX),
-                "alarm_description": (
+            args=aws.cloudwatch.MetricAlarmArgs(
+                name=naming.alarm_name(service, env, None, SERVICE_5XX),
+                alarm_description=(
                     f"{service} ({env}): targets answered more than {thresholds.target_5xx_percent}% "
                     "of requests with 5xx, all lanes together"
                 ),
-                "comparison_operator": "GreaterThanThreshold",
-                "threshold": thresholds.target_5xx_percent,
-                "evaluation_periods": 1,
-                "treat_missing_data": MISSING,
-                "metric_queries": target_5xx_percent_queries(
+                comparison_operator="GreaterThanThreshold",
+                threshold=thresholds.target_5xx_percent,
+                evaluation_periods=1,
+                treat_missing_data=MISSING,
+                metric_queries=target_5xx_percent_queries(
                     {"LoadBalancer": load_balancer_suffix}, metric_period(thresholds)
                 ),
                 **_notify(topic_arn),
-                "tags": _tags(env, "boot", service, None),
-            },
+                tags=_tags(env, "boot", service, None),
+            ),
         )
     ]
 
@@ -167,65 +171,60 @@ def lane_alarms(
     return [
         AlarmSpec(
             key="lane-5xx",
-            args={
-                "name": naming.alarm_name(service, env, lane, LANE_5XX),
-                "alarm_description": (
+            args=aws.cloudwatch.MetricAlarmArgs(
+                name=naming.alarm_name(service, env, lane, LANE_5XX),
+                alarm_description=(
                     f"{service} lane {lane} ({env}): more than {thresholds.target_5xx_percent}% "
                     "of the lane's requests answered 5xx by its targets"
                 ),
-                "comparison_operator": "GreaterThanThreshold",
-                "threshold": thresholds.target_5xx_percent,
-                "evaluation_periods": 1,
-                "treat_missing_data": MISSING,
-                "metric_queries": target_5xx_percent_queries(tg_dims, period),
+                comparison_operator="GreaterThanThreshold",
+                threshold=thresholds.target_5xx_percent,
+                evaluation_periods=1,
+                treat_missing_data=MISSING,
+                metric_queries=target_5xx_percent_queries(tg_dims, period),
                 **notify,
-                "tags": tags,
-            },
+                tags=tags,
+            ),
         ),
         AlarmSpec(
             key="lane-running",
-            args={
-                "name": naming.alarm_name(service, env, lane, LANE_RUNNING),
-                "alarm_description": (
+            args=aws.cloudwatch.MetricAlarmArgs(
+                name=naming.alarm_name(service, env, lane, LANE_RUNNING),
+                alarm_description=(
                     f"{service} lane {lane} ({env}): fewer tasks running than desired for {n} periods in a row"
                 ),
-                "comparison_operator": "GreaterThanThreshold",
-                "threshold": 0,
-                "evaluation_periods": n,
-                "datapoints_to_alarm": n,
-                "treat_missing_data": MISSING,
-                "metric_queries": [
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                evaluation_periods=n,
+                datapoints_to_alarm=n,
+                treat_missing_data=MISSING,
+                metric_queries=[
                     _metric("desired", "DesiredTaskCount", ecs_dims, period, "Average", CONTAINER_INSIGHTS_NAMESPACE),
                     _metric("running", "RunningTaskCount", ecs_dims, period, "Average", CONTAINER_INSIGHTS_NAMESPACE),
-                    {
-                        "id": "missing",
-                        "expression": "desired - running",
-                        "label": "Desired minus running tasks",
-                        "return_data": True,
-                    },
+                    _expression("missing", "desired - running", "Desired minus running tasks"),
                 ],
                 **notify,
-                "tags": tags,
-            },
+                tags=tags,
+            ),
         ),
         AlarmSpec(
             key="lane-healthy",
-            args={
-                "name": naming.alarm_name(service, env, lane, LANE_HEALTHY),
-                "alarm_description": (
+            args=aws.cloudwatch.MetricAlarmArgs(
+                name=naming.alarm_name(service, env, lane, LANE_HEALTHY),
+                alarm_description=(
                     f"{service} lane {lane} ({env}): fewer than {thresholds.healthy_hosts_min} healthy targets"
                 ),
-                "comparison_operator": "LessThanThreshold",
-                "threshold": thresholds.healthy_hosts_min,
-                "evaluation_periods": 1,
-                "treat_missing_data": MISSING,
-                "namespace": ALB_NAMESPACE,
-                "metric_name": "HealthyHostCount",
-                "dimensions": tg_dims,
-                "period": period,
-                "statistic": "Minimum",
+                comparison_operator="LessThanThreshold",
+                threshold=thresholds.healthy_hosts_min,
+                evaluation_periods=1,
+                treat_missing_data=MISSING,
+                namespace=ALB_NAMESPACE,
+                metric_name="HealthyHostCount",
+                dimensions=tg_dims,
+                period=period,
+                statistic="Minimum",
                 **notify,
-                "tags": tags,
-            },
+                tags=tags,
+            ),
         ),
     ]

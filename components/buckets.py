@@ -33,7 +33,12 @@ def private_bucket(
 ) -> aws.s3.Bucket:
     """The bucket and its settings, all children of ``opts``' parent, each named ``name``."""
     bucket = aws.s3.Bucket(name, bucket_prefix=bucket_prefix, force_destroy=force_destroy, tags=tags, opts=opts)
-    aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+    aws.s3.BucketOwnershipControls(
+        name,
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=opts,
+    )
     aws.s3.BucketPublicAccessBlock(
         name,
         bucket=bucket.id,
@@ -47,18 +52,37 @@ def private_bucket(
         name,
         bucket=bucket.id,
         # SSE-S3: the one encryption ALB log delivery supports; artifacts need no more.
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"
+                )
+            )
+        ],
         opts=opts,
     )
-    aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts)
-    rule: dict = {
-        "id": expiry.rule_id,
-        "status": "Enabled",
-        "filter": {"prefix": ""},
-        "expiration": {"days": expiry.days},
-        "noncurrent_version_expiration": {"noncurrent_days": expiry.noncurrent_days},
-    }
-    if expiry.abort_multipart_days is not None:
-        rule["abort_incomplete_multipart_upload"] = {"days_after_initiation": expiry.abort_multipart_days}
+    aws.s3.BucketVersioning(
+        name,
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=opts,
+    )
+    abort = (
+        None
+        if expiry.abort_multipart_days is None
+        else aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=expiry.abort_multipart_days
+        )
+    )
+    rule = aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=expiry.rule_id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiry.days),
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=expiry.noncurrent_days
+        ),
+        abort_incomplete_multipart_upload=abort,
+    )
     aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[rule], opts=opts)
     return bucket

@@ -7,6 +7,12 @@ without a traceback; nothing is registered because validation happens before
 the first resource is declared.
 """
 
+from typing import Any
+
 
 class MultilaneError(Exception):
     """A user error: ``str(err)`` is the whole message, fit to print as is."""
+
+    # What the program had registered when it raised: set by the offline
+    # harness (harness/offline.py), which tests use to show it is nothing.
+    registered: list[Any]

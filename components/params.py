@@ -139,11 +139,14 @@ class WrapNetwork(StrictModel):
         return self
 
 
+_FARGATE_PROVIDERS: tuple[Literal["FARGATE", "FARGATE_SPOT"], ...] = ("FARGATE", "FARGATE_SPOT")
+
+
 class ClusterSettings(StrictModel):
     # Lane alarms read Container Insights' RunningTaskCount/DesiredTaskCount.
     container_insights: Literal["enabled", "enhanced"] = "enabled"
     capacity_providers: list[Literal["FARGATE", "FARGATE_SPOT"]] = Field(
-        default_factory=lambda: ["FARGATE", "FARGATE_SPOT"], min_length=1
+        default_factory=lambda: list(_FARGATE_PROVIDERS), min_length=1
     )
 
 
@@ -489,6 +492,14 @@ class DesiredCount(StrictModel):
 CapacityProvider = Literal["FARGATE", "FARGATE_SPOT"]
 
 
+def _required_carriers() -> list[str]:
+    """laneCarriers when a service sets none: the carriers every service routes on."""
+    # Imported here: components.routing imports stackname, which imports this module.
+    from components.routing import carriers
+
+    return [c.header for c in carriers.table() if c.required]
+
+
 class LaneCapacity(StrictModel):
     """Capacity provider of each lane kind's ECS service. FARGATE_SPOT is
     cheaper and can be interrupted (2 minutes' notice): fine for non-default
@@ -591,7 +602,8 @@ class ServiceParams(StrictModel):
     promotion: PromotionParams = PromotionParams()
     # Headers that carry the lane: W3C tracestate (ctx=lane:X) always; W3C
     # baggage (lane=X) optionally. Each carrier costs listener rules.
-    lane_carriers: list[Literal["tracestate", "baggage"]] = Field(default_factory=lambda: ["tracestate"], min_length=1)
+    # The carriers are the table in components/routing/carriers.py.
+    lane_carriers: list[str] = Field(default_factory=_required_carriers, min_length=1)
     # Accept lane headers only from these sources (e.g. the office VPN or an
     # authenticating proxy): each lane rule also needs a source-ip match, so
     # anyone else reaches the default lane whatever header they send. Empty:
@@ -683,8 +695,14 @@ class ServiceParams(StrictModel):
     @field_validator("lane_carriers")
     @classmethod
     def _carriers(cls, v: list[str]) -> list[str]:
-        if "tracestate" not in v or len(set(v)) != len(v):
-            raise ValueError("must list 'tracestate' once, optionally followed by 'baggage'")
+        # Imported here: components.routing imports stackname, which imports this module.
+        from components.routing import carriers
+
+        unknown = [c for c in v if c not in carriers.names()]
+        if unknown:
+            raise ValueError(f"holds {unknown[0]!r}; use {carriers.usage()}")
+        if carriers.carrier_problem(v):
+            raise ValueError(f"must list {carriers.usage(once=True)}")
         return v
 
     @model_validator(mode="after")

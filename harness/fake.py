@@ -77,7 +77,7 @@ def contract_outputs(stack: str, config: Mapping[str, str], params_dir: Path = p
                 "aws", "ecs", REGION, ACCOUNT, f"task-definition/{naming.task_family(t.service, t.env, t.lane)}:1"
             ),
             image_uri=image,
-            route_header="" if default else routing.carriers.route_header(t.lane),
+            route_header=routing.carriers.route_header(t.lane),
         ).exports()
     return PipelinesOutputs(
         pipeline_names=[], artifact_bucket_name=f"{naming.artifact_bucket_prefix(t.env)}fake"

@@ -212,7 +212,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.placeholders.append(full_name)
         return placeholder_outputs(stack, self.params_dir)
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE:
             full_name = args.inputs["name"]
             outputs = self._reference(full_name)
@@ -226,7 +226,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", dict(args.inputs)
         return fake_state(args.typ, args.name, args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         # The failures list must be a list: MockMonitor iterates it (None breaks invokes).
         if self.call_hook is not None:
             answer = self.call_hook(args)
@@ -254,7 +254,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -341,7 +341,7 @@ def run_stack(
             # list really is everything the program registered.
             with contextlib.suppress(Exception):
                 _sync_await(wait_for_rpcs())
-            err.registered = list(monitor.registrations)  # type: ignore[attr-defined]
+            err.registered = list(monitor.registrations)
             raise
         _sync_await(wait_for_rpcs())
         root = pulumi.runtime.get_root_resource()
@@ -406,8 +406,8 @@ def _isolated(fn: Callable[[], Recording]) -> Recording:
         worker_loops.clear()
         loop.close()
         asyncio.set_event_loop(previous)
-        if previous is None and set_called is not None:
-            local._set_called = set_called  # type: ignore[union-attr]  # as it was: no loop, none forced
+        if local is not None and previous is None and set_called is not None:
+            local._set_called = set_called  # as it was: no loop, none forced
         contextvars.Context().run(_forget_pulumi_leftovers)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components import naming, params, stackname
+from components.contract import Layer
 from components.errors import MultilaneError
 from components.stackconfig import STACKS_DIR, stack_file_config
 from harness.offline import run_stack
@@ -45,7 +46,7 @@ LONG_LANE = "feature-login-with-a-very-long-name"
 class Example:
     stack: str
     config: dict[str, str] = field(default_factory=dict)
-    layer: str = ""
+    layer: Layer | None = None  # None: a stack named on the command line, resolved when it runs
 
 
 EXAMPLES: tuple[Example, ...] = (
@@ -71,7 +72,7 @@ def available(example: Example) -> bool:
     """Whether the example's layer module exists yet in this checkout."""
     from components.contract import LAYERS
 
-    return importlib.util.find_spec(LAYERS[example.layer].builder) is not None
+    return example.layer is not None and importlib.util.find_spec(LAYERS[example.layer].builder) is not None
 
 
 def _lane_example(stack: str, params_dir: Path, stacks_dir: Path) -> Example:

@@ -106,7 +106,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             return
         days = args.props.get("retentionInDays")
         if not days:
-            report(f"log group {args.name} never expires its events (retentionInDays is not set)")
+            report(f"log group {args.name} never expires its events (retentionInDays is not set)", None)
 
     return [
         StackValidationPolicy(S3_NAME, S3_DESCRIPTION, s3, EnforcementLevel.MANDATORY),

@@ -14,16 +14,18 @@ import fnmatch
 import importlib
 import inspect
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from components import params
 from components.errors import MultilaneError
 from components.params import BootParams, InfraParams, ServiceParams
 from components.stackname import Target, resolve
+
+_P = TypeVar("_P")
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -68,13 +70,13 @@ class PackContext:
         return None
 
     def infra(self, env: str) -> InfraParams | None:
-        return _load("infra", env, None, self.params_dir)  # type: ignore[return-value]
+        return _load_infra(env, self.params_dir)
 
     def boot(self, env: str) -> BootParams | None:
-        return _load("boot", env, None, self.params_dir)  # type: ignore[return-value]
+        return _load_boot(env, self.params_dir)
 
     def service(self, service: str, env: str) -> ServiceParams | None:
-        return _load("service", env, service, self.params_dir)  # type: ignore[return-value]
+        return _load_service(service, env, self.params_dir)
 
     def production(self, env: str) -> bool:
         infra = self.infra(env)
@@ -89,25 +91,36 @@ def _target(stack: str, params_dir: Path) -> Target | None:
         return None
 
 
-@lru_cache(maxsize=256)
-def _load(kind: str, env: str, service: str | None, params_dir: Path) -> object | None:
+def _quiet(load: Callable[[], _P]) -> _P | None:
     try:
-        if kind == "infra":
-            return params.load_infra(env, params_dir)
-        if kind == "boot":
-            return params.load_boot(env, params_dir)
-        assert service is not None
-        return params.load_service(service, env, params_dir)
+        return load()
     except MultilaneError:
         # The program fails on the same file before registering anything;
         # a policy has nothing to add.
         return None
 
 
+@lru_cache(maxsize=64)
+def _load_infra(env: str, params_dir: Path) -> InfraParams | None:
+    return _quiet(lambda: params.load_infra(env, params_dir))
+
+
+@lru_cache(maxsize=64)
+def _load_boot(env: str, params_dir: Path) -> BootParams | None:
+    return _quiet(lambda: params.load_boot(env, params_dir))
+
+
+@lru_cache(maxsize=256)
+def _load_service(service: str, env: str, params_dir: Path) -> ServiceParams | None:
+    return _quiet(lambda: params.load_service(service, env, params_dir))
+
+
 def clear_caches() -> None:
     """Forget resolved stacks and params (tests that edit params call this)."""
     _target.cache_clear()
-    _load.cache_clear()
+    _load_infra.cache_clear()
+    _load_boot.cache_clear()
+    _load_service.cache_clear()
 
 
 # --- reading props (plain dicts or pulumi-policy's unknown-checking proxies) ---
@@ -189,7 +202,8 @@ POLICY_DOCUMENT_PROPS: dict[str, tuple[str, ...]] = {
 def parse_document(value: Any) -> dict[str, Any] | None:
     """A policy document from a JSON string or a mapping (None if neither)."""
     if isinstance(value, Mapping):
-        return _plain(value)
+        plain: dict[str, Any] = _plain(value)  # a mapping stays a dict
+        return plain
     if isinstance(value, str):
         try:
             doc = json.loads(value)

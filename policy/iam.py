@@ -151,13 +151,13 @@ def attached_documents(role: PolicyResource, resources: Iterable[PolicyResource]
 def policies(ctx: PackContext) -> list[Policy]:
     def admin(args: ResourceValidationArgs, report: ReportViolation) -> None:
         for problem in check_documents(args.resource_type, args.props):
-            report(f"{args.resource_type} {args.name}: {problem}")
+            report(f"{args.resource_type} {args.name}: {problem}", None)
 
     def secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
         for where, raw in documents(args.resource_type, args.props):
             doc = parse_document(raw)
             for label in wildcard_secret_statements(doc) if doc is not None else []:
-                report(f"{args.resource_type} {args.name}: {where} statement {label} reads secrets by wildcard")
+                report(f"{args.resource_type} {args.name}: {where} statement {label} reads secrets by wildcard", None)
 
     def bounded(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type != "aws:iam/role:Role":
@@ -166,7 +166,7 @@ def policies(ctx: PackContext) -> list[Policy]:
         if not isinstance(target, LaneTarget):
             return
         for problem in lane_role_problems(target.service, target.env, args.props):
-            report(f"lane role {args.name} {problem}")
+            report(f"lane role {args.name} {problem}", None)
 
     return [
         ResourceValidationPolicy(ADMIN_NAME, ADMIN_DESCRIPTION, admin, EnforcementLevel.MANDATORY),

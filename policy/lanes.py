@@ -5,7 +5,7 @@ service's shared listener. Each must carry exactly the conditions
 ``components.routing.carriers.lane_rule_conditions`` gives for that lane and the
 service's carriers (so it names this lane and no other, with the exact
 W3C-member pattern rather than a prefix match), and its priority must lie in
-the band of its carrier (``components.routing.band``), away from the
+the band of its carrier (``components.routing.carriers.CARRIERS``), away from the
 operators' own ranges and from other carriers. The lane ``default`` is the
 listener's default action and has no rule at all.
 """
@@ -44,10 +44,13 @@ DESCRIPTION = (
 )
 BAND_NAME = "lane-rule-priority-band"
 DESCRIPTION_BAND = (
-    "Lane rule priorities stay in the lane band: the rule carrying carrier i (tracestate, baggage) takes a "
-    "priority in routing.priorities.band(i) (tracestate 1000-20999, baggage 21000-40999), leaving 1-999 and 50000 to "
-    "operators (41000-44999: cookie rules, 45000-49999: progressive promotion's weighted rule) and evaluating every tracestate rule before any baggage rule. Fix: drop the pinned "
-    "multilane:priority or pin one inside the band (routing.priorities.allocate_priorities)."
+    "Lane rule priorities stay in the lane band: the rule carrying a carrier takes a priority in that carrier's "
+    "band (components.routing.carriers.CARRIERS: "
+    + ", ".join(f"{c.header} {c.band.start}-{c.band.stop - 1}" for c in routing.carriers.CARRIERS)
+    + "), cookie rules in 41000-44999 and progressive promotion's weighted rule in 45000-49999, leaving the "
+    "rest of 1-50000 to operators and evaluating every rule of one carrier before any rule of "
+    "the next. Fix: drop the pinned multilane:priority or pin one inside the band "
+    "(routing.priorities.allocate_priorities)."
 )
 
 FORWARD_NAME = "lane-rules-forward-to-own-target-group"
@@ -67,7 +70,15 @@ WEIGHTED_DESCRIPTION = (
     "routing.weighted.catch_all_conditions() and routing.weighted.weighted_forward(default_tg, own_tg, weight, s)."
 )
 
-_NAMED_LANE = re.compile(r"ctx=lane:([a-z0-9-]*[a-z0-9])|lane(?:\[ \\t\]\*)?=(?:\[ \\t\]\*)?([a-z0-9-]*[a-z0-9])")
+_OWS_TEXT = r"(?:\[ \\t\]\*)?"  # the text "[ \t]*" a regex value may hold around "="
+
+
+def _named_lane_re() -> re.Pattern[str]:
+    """Finds the lane a header value or pattern text names, on any carrier:
+    each carrier's member with the lane cut out (``ctx=lane:``, ``lane=``)."""
+    heads = {c.member("\0").split("\0")[0] for c in routing.carriers.table()}
+    alternatives = [re.escape(h).replace("=", f"{_OWS_TEXT}={_OWS_TEXT}") for h in sorted(heads)]
+    return re.compile(f"(?:{'|'.join(alternatives)})([a-z0-9-]*[a-z0-9])")
 
 
 def camel_conditions(conditions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -101,35 +112,26 @@ def named_lanes(conditions: Any) -> list[str]:
     for cond in as_list(conditions):
         header = get(cond, "httpHeader") or {}
         for text in [*as_list(get(header, "values")), *as_list(get(header, "regexValues"))]:
-            for m in _NAMED_LANE.finditer(str(text)):
-                found.add(m.group(1) or m.group(2))
+            for m in _named_lane_re().finditer(str(text)):
+                found.add(m.group(1))
     return sorted(found)
 
 
 def probes(lane: str) -> list[tuple[str, dict[str, str]]]:
     """(whose request, headers) that a rule of ``lane`` must NOT capture:
     a lane the name is a prefix of, a key that merely ends in the carrier's
-    key, the default lane, and an unrelated lane, on both carriers."""
+    key, the default lane, and an unrelated lane, on every carrier."""
+    table = routing.carriers.table()
     others = [f"{lane}2", f"{lane}-x", "default" if lane != "default" else "other", "zz-other"]
     out: list[tuple[str, dict[str, str]]] = []
     for other in others:
-        out.append(
-            (
-                other,
-                {routing.carriers.TRACESTATE: f"vendor=1,ctx=lane:{other}", routing.carriers.BAGGAGE: f"lane={other}"},
-            )
-        )
-    out.append(
-        (
-            f"a look-alike key for {lane}",
-            {routing.carriers.TRACESTATE: f"xctx=lane:{lane}", routing.carriers.BAGGAGE: f"xlane={lane}"},
-        )
-    )
+        out.append((other, {c.header: f"vendor=1,{c.member(other)}" for c in table}))
+    out.append((f"a look-alike key for {lane}", {c.header: f"x{c.member(lane)}" for c in table}))
     return out
 
 
 def own_headers(lane: str) -> dict[str, str]:
-    return {routing.carriers.TRACESTATE: f"vendor=1, ctx=lane:{lane}", routing.carriers.BAGGAGE: f"k=v, lane={lane}"}
+    return {c.header: f"vendor=1, {c.member(lane)}" for c in routing.carriers.table()}
 
 
 def semantic_problem(lane: str, conditions: Any) -> str | None:
@@ -256,20 +258,17 @@ def check_priority(priority: Any, conditions: Any) -> str | None:
         if int(priority) not in band:
             return f"has priority {int(priority)}, outside the cookie band {band.start}..{band.stop - 1}"
         return None
-    names = [str(get(c, "httpHeader", "httpHeaderName", default="")).lower() for c in as_list(conditions)]
-    carrier = next((n for n in names if n in routing.carriers.CARRIERS), None)
-    index = routing.carriers.CARRIERS.index(carrier) if carrier else 0
-    band = routing.priorities.band(index)
+    names = [str(get(c, "httpHeader", "httpHeaderName", default="")) for c in as_list(conditions)]
+    found = [c for c in map(routing.carriers.carrier, names) if c is not None]
+    carrier = found[0] if found else routing.carriers.table()[0]
+    band = carrier.band
     if int(priority) not in band:
-        return (
-            f"has priority {int(priority)}, outside the {routing.carriers.CARRIERS[index]} lane band "
-            f"{band.start}..{band.stop - 1}"
-        )
+        return f"has priority {int(priority)}, outside the {carrier.header} lane band {band.start}..{band.stop - 1}"
     return None
 
 
 def policies(ctx: PackContext) -> list[Policy]:
-    def lane_target(args: ResourceValidationArgs):
+    def lane_target(args: ResourceValidationArgs) -> LaneTarget | None:
         if args.resource_type != LISTENER_RULE:
             return None
         target = ctx.target(args.urn)
@@ -282,7 +281,7 @@ def policies(ctx: PackContext) -> list[Policy]:
         if is_weighted(args.props):
             return  # the weighted rule's own policy checks it
         svc = ctx.service(target.service, target.env)
-        carriers = svc.lane_carriers if svc else [routing.carriers.TRACESTATE]
+        carriers = svc.lane_carriers if svc else routing.carriers.names()[:1]
         try:
             sources = svc.lane_header_source_cidrs if svc else []
             if is_cookie_rule(args.props.get("conditions")):
@@ -292,7 +291,7 @@ def policies(ctx: PackContext) -> list[Policy]:
         except MultilaneError as err:
             problem = f"cannot be checked: {err}"
         if problem:
-            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}", None)
 
     def priority_band(args: ResourceValidationArgs, report: ReportViolation) -> None:
         target = lane_target(args)
@@ -300,7 +299,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             return
         problem = check_priority(args.props.get("priority"), args.props.get("conditions"))
         if problem:
-            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}", None)
 
     def forward(args: StackValidationArgs, report: ReportViolation) -> None:
         for rule in args.resources:

@@ -111,10 +111,10 @@ def policies(ctx: PackContext) -> list[Policy]:
         target = ctx.target(args.urn)
         if target is None:
             why = ctx.target_error(args.urn) or "it does not resolve"
-            report(f"the stack is not a multilane stack, so its layer is unknown: {why}")
+            report(f"the stack is not a multilane stack, so its layer is unknown: {why}", None)
             return
         message = check_type(target.layer, args.resource_type, target.stack)
         if message:
-            report(message)
+            report(message, None)
 
     return [ResourceValidationPolicy(NAME, DESCRIPTION, validate, EnforcementLevel.MANDATORY)]

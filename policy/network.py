@@ -208,7 +208,7 @@ def policies(ctx: PackContext) -> list[Policy]:
             return
         problem = check_ecs_network(args.props)
         if problem:
-            report(f"ECS service {args.name} {problem}")
+            report(f"ECS service {args.name} {problem}", None)
 
     def private_subnets(args: StackValidationArgs, report: ReportViolation) -> None:
         services = [r for r in args.resources if r.resource_type == ECS_SERVICE]

@@ -120,7 +120,7 @@ def policies(ctx: PackContext) -> list[Policy]:
         try:
             bucket = params.load_pipelines(target.env, ctx.params_dir).state_bucket
         except Exception as err:  # the program fails on the same file first
-            report(f"cannot read the state bucket of {target.env}: {err}")
+            report(f"cannot read the state bucket of {target.env}: {err}", None)
             return
         samples = sample_stacks(target.env, ctx.params_dir)
         for role in roles:

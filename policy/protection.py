@@ -11,6 +11,8 @@ click or an API call outside Pulumi: mandatory where
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -52,9 +54,11 @@ def policies(ctx: PackContext) -> list[Policy]:
         if target is None:
             return
         if normalize_type(args.resource_type) in PROTECTED.get(target.layer, frozenset()) and not args.opts.protect:
-            report(f"{args.resource_type} {args.name} in {target.stack} is shared by every lane but not protected")
+            report(
+                f"{args.resource_type} {args.name} in {target.stack} is shared by every lane but not protected", None
+            )
 
-    def deletion(production: bool):
+    def deletion(production: bool) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
         def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
             if normalize_type(args.resource_type) != LOAD_BALANCER:
                 return
@@ -63,7 +67,7 @@ def policies(ctx: PackContext) -> list[Policy]:
                 return
             if not truthy(args.props.get("enableDeletionProtection", False)):
                 where = "production" if production else "non-production"
-                report(f"load balancer {args.name} in {where} env {target.env!r} has deletion protection off")
+                report(f"load balancer {args.name} in {where} env {target.env!r} has deletion protection off", None)
 
         return validate
 

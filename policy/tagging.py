@@ -62,6 +62,6 @@ def policies(ctx: PackContext) -> list[Policy]:
         tags = args.props.get("tags")
         problem = tag_problems(expected_tags(target), tags if isinstance(tags, Mapping) else None)
         if problem:
-            report(f"{args.resource_type} {args.name}: {problem}")
+            report(f"{args.resource_type} {args.name}: {problem}", None)
 
     return [ResourceValidationPolicy(NAME, DESCRIPTION, validate, EnforcementLevel.MANDATORY)]

@@ -41,6 +41,7 @@ class World:
     tmp: Path
     registered: list[Any] = field(default_factory=list)
     fake: FakeBackend | None = None
+    unreadable: Path | None = None  # a file the case makes unreadable (permission denied)
 
     def path(self, name: str) -> Path:
         return self.params_dir / name
@@ -285,7 +286,7 @@ def _dangling(w: World) -> list[str]:
 
 @case("params-unreadable", "cannot be read (permission denied)")
 def _unreadable(w: World) -> list[str]:
-    w.unreadable = w.path("boot-dev.json")  # type: ignore[attr-defined]
+    w.unreadable = w.path("boot-dev.json")
     return ["plan", "boot-user-api-dev"]
 
 
@@ -494,7 +495,7 @@ def _pf_loop(w: World) -> list[str]:
 @case("params-file-unreadable", "cannot be read (permission denied)")
 def _pf_unreadable(w: World) -> list[str]:
     path = _file(w, "cfn-params.json", b"{}")
-    w.unreadable = Path(path)  # type: ignore[attr-defined]
+    w.unreadable = Path(path)
     return ["up", "--params-file", path, "user-api-dev-gray"]
 
 
@@ -642,7 +643,7 @@ def test_there_are_at_least_150_bad_inputs() -> None:
 @pytest.mark.parametrize("bad", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_sentence_exit_2_nothing_registered(bad: Case, world: World, monkeypatch, capsys) -> None:
     argv = bad.setup(world)
-    unreadable = getattr(world, "unreadable", None)
+    unreadable = world.unreadable
     if unreadable is not None:
         # Root reads any file whatever its mode: make the read itself fail.
         real = Path.read_bytes

@@ -7,7 +7,7 @@ import types
 import pytest
 
 import bench.__main__ as bench_main
-from bench import plan
+from bench import plan, structure
 from bench._figure import Figure
 
 
@@ -51,3 +51,50 @@ def test_plan_targets_only_where_the_readme_sets_them() -> None:
 @pytest.mark.parametrize(("value", "verdict"), [(1.0, "ok"), (1.5, "ok"), (2.9, "over target"), (3.0, "FAR OFF")])
 def test_verdicts(value: float, verdict: str) -> None:
     assert Figure("x", value, target=1.5).verdict == verdict
+
+
+# --- bench/structure.py: the closing note's figures -------------------------------
+
+SOURCE = """def short():
+    return 1
+
+
+class Big:
+    def method(self):
+        x = "VpcId"
+        y = 'VpcId'
+        return x + y + "VpcIdX"
+"""
+
+
+def test_structure_counts_functions_lines_and_key_literals() -> None:
+    assert structure.count_lines(SOURCE) == 9
+    assert sorted(structure.functions_of("m.py", SOURCE)) == [(2, "m.py:short"), (4, "m.py:method")]
+    assert structure.key_literals("VpcId", SOURCE) == 2  # "VpcIdX" is another string
+
+
+def test_structure_counts_only_pairs_with_both_places_in_product_code() -> None:
+    report = "\n".join(
+        [
+            "4 pairs of places (9 files read), each sharing runs of 6 or more identical or same-shape lines",
+            "D1 components/params.py:361-370 ~ components/params.py:716-725 shape (+11 more runs)",
+            "D2 tests/test_iam.py:172-180 ~ tests/test_iam.py:377-385 shape",
+            "D3 policy/adapter.py:117-122 ~ automation/runner.py:78-83 shape boilerplate",
+            "D4 harness/fake.py:1-9 ~ components/naming.py:5-13",
+        ]
+    )
+    assert structure.product_pairs(report) == 2
+
+
+def test_structure_says_when_duplicates_is_missing(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(structure.shutil, "which", lambda name: None)
+    assert structure.run_duplicates(tmp_path) == structure.Duplicates(
+        None, "the duplicates command is missing (not on PATH): pairs not measured"
+    )
+
+
+def test_structure_refuses_a_folder_that_is_not_a_checkout(tmp_path, capsys) -> None:
+    assert structure.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path} is not a git checkout; name the root of one (e.g. a git worktree)\n"
+    )

@@ -228,7 +228,7 @@ def test_public_alb_on_a_wrapped_vpc_without_public_subnets_fails_before_registe
     edit_json(params.infra_path("dev", params_dir), wrap)
     with pytest.raises(MultilaneError, match=r"albScheme is internet-facing .* publicSubnetIds") as err:
         run_stack(STACK, params_dir=params_dir)
-    assert err.value.registered == []  # type: ignore[attr-defined]
+    assert err.value.registered == []
 
 
 def test_lifecycle_policy_is_pure_and_keeps_n():

@@ -320,7 +320,7 @@ def test_the_reads_probe_sees_stack_references(reads):
 
 
 def assert_nothing_registered(err: pytest.ExceptionInfo, reads: list[str]) -> None:
-    assert err.value.registered == []  # type: ignore[attr-defined]
+    assert err.value.registered == []
     assert reads == []
     assert "\n" not in str(err.value)  # one sentence, one line
 

@@ -44,6 +44,8 @@ def test_a_successful_plan_leaves_no_event_loop_open() -> None:
 def test_run_stack_restores_the_threads_event_loop_state() -> None:
     import asyncio
 
+    # asyncio's private per-thread loop state is what run_stack must restore;
+    # typeshed does not declare it.
     local = asyncio.get_event_loop_policy()._local  # type: ignore[attr-defined]
     before = (local._loop, local._set_called)
     run_stack("infra-dev")

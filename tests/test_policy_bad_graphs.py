@@ -8,6 +8,7 @@ camelCase shape, options, property dependencies, stack references.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 
@@ -631,7 +632,7 @@ def test_prefix_wildcard_rule_is_reported():
     loose = [{"http_header": {"http_header_name": "tracestate", "values": ["*ctx=lane:gray*"]}}]
     assert only(check("user-api-dev-gray", lambda: _rule(loose)), "lane-rules-own-lane") == (
         "listener rule rule-0 of lane 'gray' also captures requests for gray2 "
-        "(tracestate: vendor=1,ctx=lane:gray2; baggage: lane=gray2), so it does not route only lane 'gray'"
+        "(tracestate: vendor=1,ctx=lane:gray2; baggage: vendor=1,lane=gray2), so it does not route only lane 'gray'"
     )
 
 
@@ -655,13 +656,14 @@ def test_extra_conditions_are_not_the_routing_contract():
 def test_a_loosened_routing_pattern_is_caught_on_the_real_lane(monkeypatch):
     # A regression in components/routing/ itself: the rule equals what
     # routing returns, and the replay through the ALB evaluator still fails it.
-    monkeypatch.setitem(routing.carriers._PATTERNS, routing.carriers.TRACESTATE, lambda lane: f"ctx=lane:{lane}")
+    loose = dataclasses.replace(routing.carriers.CARRIERS[0], pattern=lambda lane: f"ctx=lane:{lane}")
+    monkeypatch.setattr(routing.carriers, "CARRIERS", (loose, *routing.carriers.CARRIERS[1:]))
     result = run_policies(run_stack("user-api-dev-gray"), PACK)
     assert [(v.policy, v.message) for v in result.mandatory] == [
         (
             "lane-rules-own-lane",
             "listener rule rule-0 of lane 'gray' also captures requests for gray2 "
-            "(tracestate: vendor=1,ctx=lane:gray2; baggage: lane=gray2), so it does not route only lane 'gray'",
+            "(tracestate: vendor=1,ctx=lane:gray2; baggage: vendor=1,lane=gray2), so it does not route only lane 'gray'",
         )
     ]
 

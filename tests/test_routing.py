@@ -154,7 +154,7 @@ def test_priority_is_deterministic_and_in_the_band() -> None:
 def test_carrier_rules_get_distinct_priorities_in_their_bands() -> None:
     ts, bg = routing.priorities.allocate_priorities(SERVICE, "gray", 2)
     assert ts in routing.priorities.band(0) and bg in routing.priorities.band(1)
-    assert bg - ts == routing.priorities.BAND_SIZE
+    assert bg - ts == routing.priorities.SLOTS
     # every tracestate rule is evaluated before every baggage rule
     assert max(routing.priorities.band(0)) < min(routing.priorities.band(1))
     assert routing.priorities.band(1).stop - 1 <= routing.limits.PRIORITY_MAX and routing.priorities.band(0).start > 1
@@ -186,7 +186,7 @@ def test_probe_wraps_around_the_band() -> None:
     lane = next(
         x
         for x in random_lanes(20000, seed=3)
-        if routing.priorities.home_slot(SERVICE, x) == routing.priorities.BAND_SIZE - 1
+        if routing.priorities.home_slot(SERVICE, x) == routing.priorities.SLOTS - 1
     )
     last = routing.priorities.band(0).stop - 1
     assert routing.priorities.allocate_priorities(SERVICE, lane, 1, taken={last: "other"}) == [
@@ -219,7 +219,7 @@ def test_concurrent_creation_resolved_by_re_reading_taken() -> None:
 def test_pinned_priority_is_used_and_checked() -> None:
     assert routing.priorities.allocate_priorities(SERVICE, "gray", 2, pinned=1234) == [
         1234,
-        1234 + routing.priorities.BAND_SIZE,
+        1234 + routing.priorities.SLOTS,
     ]
     assert routing.priorities.allocate_priorities(SERVICE, "gray", 1, taken={1234: "gray"}, pinned=1234) == [1234]
     with pytest.raises(MultilaneError, match=r"multilane:priority 1234 for lane 'gray' .*collides with lane 'blue'"):

@@ -73,4 +73,4 @@ def test_the_program_refuses_multilane_keys_it_does_not_read() -> None:
         MultilaneError, match=r"multilane:prioirty is not a config key .* did you mean 'priority'\?"
     ) as err:
         run_stack("user-api-dev-gray", config={"multilane:prioirty": "5"})
-    assert err.value.registered == []  # type: ignore[attr-defined]
+    assert err.value.registered == []

@@ -12,11 +12,13 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from automation import priority
+from automation.lifecycle import Waiter
 from automation.progress import Progress, StackOutcome, summary_json, summary_text
 from automation.runner import DEFAULT_PARALLEL, RetryPolicy, Runner
 from automation.workspace import Backend, PulumiBackend
@@ -35,12 +37,12 @@ def _pulumi_backend() -> Backend:
 
 @dataclass
 class Seams:
-    backend: Any = _pulumi_backend  # () -> Backend
-    rules_source: Any = priority.boto3_rules_source
-    waiter: Any = None  # (cluster, service) -> str | None; None: automation.promote's boto3 waiter
-    sleep: Any = time.sleep
+    backend: Callable[[], Backend] = _pulumi_backend
+    rules_source: priority.RulesSource = priority.boto3_rules_source
+    waiter: Waiter | None = None  # None: automation.lifecycle's boto3 waiter
+    sleep: Callable[[float], None] = time.sleep
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    environ: Any = field(default_factory=lambda: os.environ)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: Any = _utc_now  # () -> aware datetime: lane lifetimes, reap
     # (runner, service, env, lane) -> automation.promotion.MetricsSource; None: CloudWatch
     metrics: Any = None

@@ -11,7 +11,7 @@ from automation.commands import promote as promote_command
 from automation.commands.common import SEAMS, add_common, make_runner, report
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "promote",
         help="make a lane the default: up default with its image, wait until stable, then remove the lane",

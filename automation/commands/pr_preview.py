@@ -29,7 +29,7 @@ from components.errors import MultilaneError
 from components.stackconfig import STACKS_DIR
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "pr-preview",
         help="preview the stacks changed files affect and write one markdown PR comment",

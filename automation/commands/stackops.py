@@ -22,7 +22,7 @@ HELP = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for op in ("up", "preview", "destroy"):
         p = sub.add_parser(op, help=HELP[op], description=HELP[op].capitalize() + ".")
         p.add_argument(

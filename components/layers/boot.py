@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -45,7 +46,17 @@ IMAGE_TAG_MUTABILITY = "IMMUTABLE"
 UNTAGGED_EXPIRE_DAYS = 1
 
 
-def target_group_args(boot: BootParams, svc: ServiceParams) -> dict:
+class TargetGroupSettings(TypedDict):
+    """The keyword arguments of ``aws.lb.TargetGroup`` that :func:`target_group_args` fixes."""
+
+    port: int
+    protocol: str
+    target_type: str
+    deregistration_delay: int
+    health_check: aws.lb.TargetGroupHealthCheckArgs
+
+
+def target_group_args(boot: BootParams, svc: ServiceParams) -> TargetGroupSettings:
     """Port, protocol, health check and drain settings shared by the default
     target group and every lane's target group (so the cutover model in
     bench/cutover.py holds for each of them)."""
@@ -55,17 +66,17 @@ def target_group_args(boot: BootParams, svc: ServiceParams) -> dict:
         "protocol": TARGET_PROTOCOL,
         "target_type": TARGET_TYPE,
         "deregistration_delay": boot.deregistration_delay_seconds,
-        "health_check": {
-            "enabled": True,
-            "path": svc.health_check_path,
-            "protocol": TARGET_PROTOCOL,
-            "port": "traffic-port",
-            "interval": hc.interval_seconds,
-            "timeout": hc.timeout_seconds,
-            "healthy_threshold": hc.healthy_threshold,
-            "unhealthy_threshold": hc.unhealthy_threshold,
-            "matcher": hc.matcher,
-        },
+        "health_check": aws.lb.TargetGroupHealthCheckArgs(
+            enabled=True,
+            path=svc.health_check_path,
+            protocol=TARGET_PROTOCOL,
+            port="traffic-port",
+            interval=hc.interval_seconds,
+            timeout=hc.timeout_seconds,
+            healthy_threshold=hc.healthy_threshold,
+            unhealthy_threshold=hc.unhealthy_threshold,
+            matcher=hc.matcher,
+        ),
     }
 
 
@@ -285,7 +296,7 @@ class ServiceBoot(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            access_logs = {"bucket": store.bucket_name, "prefix": store.prefix, "enabled": True}
+            access_logs = aws.lb.LoadBalancerAccessLogsArgs(bucket=store.bucket_name, prefix=store.prefix, enabled=True)
             log_deps = [store.policy]
 
         # --- load balancer, default target group, listeners
@@ -315,7 +326,7 @@ class ServiceBoot(pulumi.ComponentResource):
             **tg_args,
             opts=child,
         )
-        forward = [{"type": "forward", "target_group_arn": default_tg.arn}]
+        forward = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=default_tg.arn)]
         if boot.certificate_arn:
             lane_listener = aws.lb.Listener(
                 "https",
@@ -334,10 +345,12 @@ class ServiceBoot(pulumi.ComponentResource):
                 port=boot.http_port,
                 protocol="HTTP",
                 default_actions=[
-                    {
-                        "type": "redirect",
-                        "redirect": {"port": str(boot.https_port), "protocol": "HTTPS", "status_code": "HTTP_301"},
-                    }
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            port=str(boot.https_port), protocol="HTTPS", status_code="HTTP_301"
+                        ),
+                    )
                 ],
                 tags=tags,
                 opts=keep,
@@ -367,11 +380,11 @@ class ServiceBoot(pulumi.ComponentResource):
             "discovery",
             name=naming.cloudmap_service_name(service),
             description=f"{service} default lane in {env}",
-            dns_config={
-                "namespace_id": args.infra.namespace_id,
-                "dns_records": [{"type": "A", "ttl": 10}],
-                "routing_policy": "MULTIVALUE",
-            },
+            dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
+                namespace_id=args.infra.namespace_id,
+                dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(type="A", ttl=10)],
+                routing_policy="MULTIVALUE",
+            ),
             tags=tags,
             opts=child,
         )
@@ -379,8 +392,8 @@ class ServiceBoot(pulumi.ComponentResource):
             "repository",
             name=naming.ecr_repository_name(service, env),
             image_tag_mutability=IMAGE_TAG_MUTABILITY,
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "AES256"}],
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
             tags=tags,
             opts=child,
         )
@@ -395,7 +408,7 @@ class ServiceBoot(pulumi.ComponentResource):
         for spec in alarms.service_alarms(
             service, env, alb.arn_suffix, svc.alarms, topic_arn=args.infra.alarm_topic_arn
         ):
-            aws.cloudwatch.MetricAlarm(spec.key, **spec.args, opts=child)
+            aws.cloudwatch.MetricAlarm(spec.key, spec.args, opts=child)
 
         self.load_balancer_arn = alb.arn
         self.load_balancer_dns_name = alb.dns_name

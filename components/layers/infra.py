@@ -61,7 +61,9 @@ class InfraEnvironment(pulumi.ComponentResource):
         cluster = aws.ecs.Cluster(
             "cluster",
             name=naming.cluster_name(args.env),
-            settings=[{"name": "containerInsights", "value": args.params.cluster.container_insights}],
+            settings=[
+                aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.params.cluster.container_insights)
+            ],
             tags=self._tags,
             opts=child,
         )
@@ -70,7 +72,11 @@ class InfraEnvironment(pulumi.ComponentResource):
             "capacity",
             cluster_name=cluster.name,
             capacity_providers=providers,
-            default_capacity_provider_strategies=[{"capacity_provider": providers[0], "weight": 1, "base": 0}],
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                    capacity_provider=providers[0], weight=1, base=0
+                )
+            ],
             opts=child,
         )
         namespace = aws.servicediscovery.PrivateDnsNamespace(

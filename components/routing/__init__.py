@@ -49,7 +49,8 @@ rule for regexes, so an upper-case variant (``CTX=LANE:GRAY``) reaches gray
 or the default lane depending on that undocumented rule, never another lane.
 Send lower case.
 
-Carriers. ``tracestate`` always; ``baggage`` (W3C Baggage, member
+Carriers are rows of the table ``carriers.CARRIERS`` (header, member,
+pattern, band); everything below reads it. ``tracestate`` always; ``baggage`` (W3C Baggage, member
 ``lane=X`` with optional ``;properties``) optionally per service
 (``laneCarriers`` in ``params/{service}-{env}.json``). Two http-header
 conditions in one rule are ANDed, so each carrier needs its own rule: a lane
@@ -58,8 +59,10 @@ target groups are capped at 100 per ALB (fixed), one is the default lane's,
 so at most 99 other lanes; rules are capped at 100 per ALB (adjustable), so
 tracestate alone allows 99 lanes and tracestate + baggage allows 50.
 
-Priorities. Carrier i uses band i: tracestate rules live in 1000..20999,
-baggage rules in 21000..40999, at the same offset (the lane's slot). So every
+Priorities. Each carrier's entry holds its band: tracestate rules live in
+1000..20999, baggage rules in 21000..40999, at the same offset (the lane's
+slot, 0..19999; a band shorter than 20000 wraps it, which is how a third
+carrier fits the free 41000..50000 without moving any existing priority). So every
 tracestate rule is evaluated before every baggage rule: a request whose two
 headers name different lanes goes where tracestate says. 1..999 and
 50000 are never allocated (room for operators' own rules); 41000..44999

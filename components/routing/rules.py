@@ -77,9 +77,10 @@ class Semantics:
     strip_ows: bool = True
 
 
+_MATCHES: tuple[Literal["search", "whole"], ...] = ("search", "whole")
+_LINES: tuple[Literal["each", "joined"], ...] = ("each", "joined")
 ALL_SEMANTICS: tuple[Semantics, ...] = tuple(
-    Semantics(m, i, h, s)
-    for m, i, h, s in itertools.product(("search", "whole"), (False, True), ("each", "joined"), (True, False))
+    Semantics(m, i, h, s) for m, i, h, s in itertools.product(_MATCHES, (False, True), _LINES, (True, False))
 )
 
 Headers = Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]
@@ -304,7 +305,8 @@ def lane_of_rule(rule: Rule) -> str:
     lanes = {carriers.lane_of_pattern(c.header, rx) for c in rule.conditions for rx in c.regex_values} | (
         {None} if any(c.values for c in rule.conditions) else set()
     )
-    return lanes.pop() if len(lanes) == 1 and None not in lanes else ""
+    named = {lane for lane in lanes if lane is not None}
+    return named.pop() if len(lanes) == 1 and len(named) == 1 else ""
 
 
 def taken_from_rules(rules: Sequence[Rule]) -> dict[int, str]:

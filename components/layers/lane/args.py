@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from components.contract import LaneReadsBoot, LaneReadsInfra
 from components.params import BootParams, ServiceParams, SleepSchedule
+from components.routing.carriers import Condition
 
 INFRA_PRIVATE_SUBNETS_PROP = "infraPrivateSubnetIds"
 # The boot stack's default target group, as a component input: the policy
@@ -25,7 +26,7 @@ class AppLaneArgs:
     boot_params: BootParams
     production: bool
     # Plain routing decisions, made before anything registers.
-    rule_conditions: list[list[dict]]
+    rule_conditions: list[list[Condition]]
     rule_priorities: list[int]
     # What the lane reads from infra-{env} and boot-{service}-{env}.
     infra: LaneReadsInfra

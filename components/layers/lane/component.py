@@ -124,7 +124,7 @@ def build(target: LaneTarget, config: StackConfig, params_dir: Path) -> LaneOutp
     conditions = routing.carriers.lane_rule_conditions(lane, svc.lane_carriers, svc.lane_header_source_cidrs)
     if conditions:
         priorities = routing.priorities.allocate_priorities(
-            service, lane, len(conditions), taken={}, pinned=config.priority
+            service, lane, svc.lane_carriers, taken={}, pinned=config.priority
         )
     elif config.priority is not None:
         raise MultilaneError(

@@ -7,8 +7,6 @@ during a deploy (the cutover model in bench/cutover.py).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_aws as aws
 
@@ -49,14 +47,23 @@ def task_definition(
         network_mode="awsvpc",
         cpu=str(svc.cpu),
         memory=str(svc.memory),
-        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": svc.cpu_architecture},
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+            operating_system_family="LINUX", cpu_architecture=svc.cpu_architecture
+        ),
         execution_role_arn=exec_role.arn,
         task_role_arn=task_role.arn,
         container_definitions=containers,
-        volumes=task_volumes(svc, args.production) or None,
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=v["name"]) for v in task_volumes(svc, args.production)] or None,
         tags=tags,
         opts=child,
     )
+
+
+def _tagged(args: aws.cloudwatch.MetricAlarmArgs, extra: dict[str, str] | None) -> aws.cloudwatch.MetricAlarmArgs:
+    """An alarm's args with the lane's lifetime and cost tags added."""
+    if extra:
+        args.tags = {**(args.tags or {}), **extra}
+    return args
 
 
 def lane_alarms(
@@ -69,9 +76,7 @@ def lane_alarms(
     lb_suffix, tg_suffix = traffic.load_balancer_suffix, traffic.target_group_suffix
     ecs_name = naming.ecs_service_name(service, lane)
     return [
-        aws.cloudwatch.MetricAlarm(
-            spec.key, **{**spec.args, "tags": {**(spec.args.get("tags") or {}), **(extra_tags or {})}}, opts=child
-        )
+        aws.cloudwatch.MetricAlarm(spec.key, _tagged(spec.args, extra_tags), opts=child)
         for spec in alarms.lane_alarms(
             service,
             env,
@@ -103,37 +108,44 @@ def ecs_service(
     # A capacity provider strategy, not launchType: the cluster registers
     # FARGATE and FARGATE_SPOT, and launchType would ignore both.
     provider = svc.capacity_provider.default if is_default else svc.capacity_provider.lane
-    service_args: dict[str, Any] = {}
-    if is_default:
-        service_args["service_registries"] = {"registry_arn": args.boot.service_discovery_service_arn}
+    # Only the default lane registers in Cloud Map (the service's plain name).
+    registries = (
+        aws.ecs.ServiceServiceRegistriesArgs(registry_arn=args.boot.service_discovery_service_arn)
+        if is_default
+        else None
+    )
     return aws.ecs.Service(
         "service",
         name=ecs_name,
         cluster=args.infra.cluster_arn,
         task_definition=task_def.arn,
         desired_count=desired,
-        capacity_provider_strategies=[{"capacity_provider": provider, "weight": 1, "base": 0}],
-        network_configuration={
-            "subnets": args.infra.private_subnet_ids,
-            "security_groups": [args.boot.service_security_group_id],
-            "assign_public_ip": False,
-        },
+        capacity_provider_strategies=[
+            aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=provider, weight=1, base=0)
+        ],
+        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=args.infra.private_subnet_ids,
+            security_groups=[args.boot.service_security_group_id],
+            assign_public_ip=False,
+        ),
         load_balancers=[
-            {"target_group_arn": tg_arn, "container_name": container, "container_port": svc.container_port}
+            aws.ecs.ServiceLoadBalancerArgs(
+                target_group_arn=tg_arn, container_name=container, container_port=svc.container_port
+            )
         ],
         health_check_grace_period_seconds=svc.health_check_grace_period_seconds,
         deployment_minimum_healthy_percent=MIN_HEALTHY_PERCENT,
         deployment_maximum_percent=MAX_PERCENT,
-        deployment_circuit_breaker={"enable": True, "rollback": True},
+        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         # The article's defect 4: alarms roll a deploy back too.
-        alarms={"alarm_names": [a.name for a in watched], "enable": True, "rollback": True},
+        alarms=aws.ecs.ServiceAlarmsArgs(alarm_names=[a.name for a in watched], enable=True, rollback=True),
         propagate_tags="SERVICE",
         enable_ecs_managed_tags=True,
         # `pulumi up` fails when ECS rolls the deploy back, so the
         # pipeline run shows the failure.
         wait_for_steady_state=True,
         tags=tags,
-        **service_args,
+        service_registries=registries,
         # ECS rejects a target group no listener forwards to yet.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(rules)),
     )

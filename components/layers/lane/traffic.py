@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components import alarms, naming
 from components.layers.boot import target_group_args
 from components.routing import weighted
+from components.routing.carriers import Condition
 
 from .args import AppLaneArgs
 
@@ -25,6 +26,23 @@ class LaneTraffic:
     target_group_suffix: pulumi.Output[str]
     load_balancer_suffix: pulumi.Output[str]
     rules: list[aws.lb.ListenerRule]
+
+
+def condition_args(condition: Condition) -> aws.lb.ListenerRuleConditionArgs:
+    """One condition of ``routing.carriers.lane_rule_conditions`` as the
+    pulumi-aws input type: an http-header or a source-ip match."""
+    if "source_ip" in condition:
+        return aws.lb.ListenerRuleConditionArgs(
+            source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=list(condition["source_ip"]["values"]))
+        )
+    header = condition["http_header"]
+    return aws.lb.ListenerRuleConditionArgs(
+        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+            http_header_name=header["http_header_name"],
+            regex_values=header.get("regex_values"),
+            values=header.get("values"),
+        )
+    )
 
 
 def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resource) -> LaneTraffic:
@@ -57,8 +75,8 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
             f"rule-{i}",
             listener_arn=args.boot.http_listener_arn,
             priority=priority,
-            conditions=conditions,
-            actions=[{"type": "forward", "target_group_arn": tg.arn}],
+            conditions=[condition_args(c) for c in conditions],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
             tags=tags,
             opts=child,
         )

@@ -44,6 +44,7 @@ from .parts import (
     DualSourcePipelineArgs,
     LayerPipeline,
     LayerPipelineArgs,
+    PipelineShared,
     deploy_environment,
 )
 from .review import Reaper, ReaperArgs, ReviewPipeline, ReviewPipelineArgs, review_project_names
@@ -148,7 +149,12 @@ class DeliveryPipelines(pulumi.ComponentResource):
         # Pipelines start a run on creation: the role must already work.
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=[role_policy])
         deploy = deploy_environment(pp, p.region)
-        common = {"role_arn": role.arn, "artifact_bucket": store.bucket_name, "scope": scope, "deploy": deploy}
+        common: PipelineShared = {
+            "role_arn": role.arn,
+            "artifact_bucket": store.bucket_name,
+            "scope": scope,
+            "deploy": deploy,
+        }
         names: list[pulumi.Output[str]] = []
         infra = LayerPipeline("infra", LayerPipelineArgs(env=env, layer="infra", params=pp, **common), after_policy)
         names.append(infra.pipeline_name)

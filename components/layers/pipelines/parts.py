@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.codepipeline import PipelineStageArgsDict as Stage
+from pulumi_aws.codepipeline import PipelineTriggerArgsDict as Trigger
+from pulumi_aws.codepipeline import PipelineVariableArgsDict as Variable
 
 from components import iam, naming
 from components.buckets import Expiry, private_bucket
@@ -139,20 +143,28 @@ class BuildProject(pulumi.ComponentResource):
             name=args.project_name,
             service_role=role.arn,
             build_timeout=BUILD_TIMEOUT_MINUTES,
-            source={"type": "CODEPIPELINE", "buildspec": args.buildspec},
-            artifacts={"type": "CODEPIPELINE"},
-            environment={
-                "compute_type": "BUILD_GENERAL1_SMALL",
-                "image": args.image,
-                "type": "LINUX_CONTAINER",
-                "image_pull_credentials_type": "CODEBUILD",
-                "privileged_mode": args.privileged,
-                "environment_variables": [
-                    {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in args.environment.items()
+            source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=args.buildspec),
+            artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
+            environment=aws.codebuild.ProjectEnvironmentArgs(
+                compute_type="BUILD_GENERAL1_SMALL",
+                image=args.image,
+                type="LINUX_CONTAINER",
+                image_pull_credentials_type="CODEBUILD",
+                privileged_mode=args.privileged,
+                environment_variables=[
+                    aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(name=k, value=v, type="PLAINTEXT")
+                    for k, v in args.environment.items()
                 ]
-                + [{"name": k, "value": v, "type": "SECRETS_MANAGER"} for k, v in args.secret_environment.items()],
-            },
-            logs_config={"cloudwatch_logs": {"status": "ENABLED", "group_name": logs.name}},
+                + [
+                    aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(name=k, value=v, type="SECRETS_MANAGER")
+                    for k, v in args.secret_environment.items()
+                ],
+            ),
+            logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(
+                    status="ENABLED", group_name=logs.name
+                )
+            ),
             tags=tags,
             # The role must hold its policies before the first build runs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, attached]),
@@ -169,10 +181,10 @@ class PipelineArgs:
     name: str
     role_arn: pulumi.Input[str]
     artifact_bucket: pulumi.Input[str]
-    stages: list[dict]
-    variables: list[dict]
+    stages: list[Stage]
+    variables: list[Variable]
     execution_mode: str
-    triggers: list[dict] | None = None
+    triggers: list[Trigger] | None = None
     service: str | None = None
 
 
@@ -183,7 +195,7 @@ def _pipeline(resource_name: str, args: PipelineArgs, parent: pulumi.Resource) -
         pipeline_type="V2",
         execution_mode=args.execution_mode,
         role_arn=args.role_arn,
-        artifact_stores=[{"location": args.artifact_bucket, "type": "S3"}],
+        artifact_stores=[aws.codepipeline.PipelineArtifactStoreArgs(location=args.artifact_bucket, type="S3")],
         stages=args.stages,
         variables=args.variables or None,
         triggers=args.triggers,
@@ -218,6 +230,15 @@ def deploy_environment(pp: PipelinesParams, region: str) -> DeployEnvironment:
         key = pp.state_kms_key_arn.split(":", 5)[5]  # key/<id> or alias/<name>
         provider = f"awskms://{key}?region={region}"
     return DeployEnvironment(pp.pulumi_version, f"s3://{pp.state_bucket}", provider)
+
+
+class PipelineShared(TypedDict):
+    """What every pipeline of an env shares (the fields both pipeline args hold)."""
+
+    scope: pulumi.Input[iam.pipeline_roles.Scope]
+    deploy: DeployEnvironment
+    role_arn: pulumi.Input[str]
+    artifact_bucket: pulumi.Input[str]
 
 
 @dataclass

@@ -7,11 +7,18 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from components import naming, params, stackname
 from components.contract import PIPELINES
 from components.errors import MultilaneError
 from components.params import PipelinesParams, ServiceParams
+
+if TYPE_CHECKING:  # pulumi-aws's typed shapes of these dicts; nothing Pulumi runs here
+    from pulumi_aws.codepipeline import PipelineStageActionArgsDict as Action
+    from pulumi_aws.codepipeline import PipelineStageArgsDict as Stage
+    from pulumi_aws.codepipeline import PipelineTriggerArgsDict as Trigger
+    from pulumi_aws.codepipeline import PipelineVariableArgsDict as Variable
 
 LAYER = PIPELINES.name
 
@@ -48,8 +55,8 @@ def env_vars(values: Mapping[str, str]) -> str:
 
 def source_action(
     name: str, output: str, repository: str, branch: str, connection_arn: str, *, detect_changes: bool
-) -> dict:
-    action: dict = {
+) -> Action:
+    action: Action = {
         "name": name,
         "category": "Source",
         "owner": "AWS",
@@ -81,13 +88,13 @@ def codebuild_action(
     *,
     outputs: Sequence[str] = (),
     namespace: str | None = None,
-) -> dict:
+) -> Action:
     configuration = {"ProjectName": project, "EnvironmentVariables": env_vars(variables)}
     if len(inputs) > 1:
         # The first input holds the buildspec; the others are mounted at
         # $CODEBUILD_SRC_DIR_<artifact>.
         configuration["PrimarySource"] = inputs[0]
-    action: dict = {
+    action: Action = {
         "name": name,
         "category": category,
         "owner": "AWS",
@@ -104,14 +111,14 @@ def codebuild_action(
     return action
 
 
-def infra_source(pp: PipelinesParams, *, detect_changes: bool) -> dict:
+def infra_source(pp: PipelinesParams, *, detect_changes: bool) -> Action:
     repo = pp.infra_repository
     return source_action(
         INFRA_SOURCE, INFRA_OUT, repo.repository, repo.branch, pp.connection_arn, detect_changes=detect_changes
     )
 
 
-def infra_stages(env: str, pp: PipelinesParams, deploy_project: str) -> list[dict]:
+def infra_stages(env: str, pp: PipelinesParams, deploy_project: str) -> list[Stage]:
     return [
         {"name": "Source", "actions": [infra_source(pp, detect_changes=False)]},
         {
@@ -129,7 +136,7 @@ def infra_stages(env: str, pp: PipelinesParams, deploy_project: str) -> list[dic
     ]
 
 
-def boot_stages(service: str, env: str, pp: PipelinesParams, deploy_project: str) -> list[dict]:
+def boot_stages(service: str, env: str, pp: PipelinesParams, deploy_project: str) -> list[Stage]:
     return [
         {"name": "Source", "actions": [infra_source(pp, detect_changes=False)]},
         {
@@ -149,7 +156,7 @@ def boot_stages(service: str, env: str, pp: PipelinesParams, deploy_project: str
 
 def app_stages(
     service: str, env: str, svc: ServiceParams, pp: PipelinesParams, build_project: str, deploy_project: str
-) -> list[dict]:
+) -> list[Stage]:
     lane = variable("LANE")
     # The branch AppSource actually fetched (app.branch in params): the source
     # action builds that branch, so BRANCH records it, it does not choose it.
@@ -210,7 +217,7 @@ def app_stages(
     ]
 
 
-def app_variables(service: str, svc: ServiceParams) -> list[dict]:
+def app_variables(service: str, svc: ServiceParams) -> list[Variable]:
     assert svc.app is not None
     return [
         {"name": "SERVICE", "default_value": service, "description": "service to release (must be this pipeline's)"},
@@ -218,7 +225,7 @@ def app_variables(service: str, svc: ServiceParams) -> list[dict]:
     ]
 
 
-def infra_triggers(pp: PipelinesParams) -> list[dict]:
+def infra_triggers(pp: PipelinesParams) -> list[Trigger]:
     return [
         {
             "provider_type": SOURCE_PROVIDER,
