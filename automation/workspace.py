@@ -15,6 +15,7 @@ of stacks the runner creates; without it the passphrase provider is used.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -299,4 +300,4 @@ class PulumiBackend:
     def set_tags(self, stack: str, tags: Mapping[str, str]) -> None:
         ws = self._workspace()
         for key, value in tags.items():
-            self._run(lambda k=key, v=value: ws.set_tag(stack, k, v))
+            self._run(functools.partial(ws.set_tag, stack, key, value))

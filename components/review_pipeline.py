@@ -30,6 +30,8 @@ at the lane stack's lock):
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import naming
 from .params import PipelinesParams, ServiceParams
 
@@ -43,7 +45,7 @@ REAPER_SCHEDULE = "cron(17 * * * ? *)"
 WORKFLOW_EVENTS = ("opened", "synchronize", "reopened", "closed")
 
 
-def review_variables() -> list[dict]:
+def review_variables() -> list[dict[str, Any]]:
     """Both required (no default): a run without them fails before any stage."""
     return [
         {"name": PR_NUMBER, "description": "the app pull request's number; its lane is pr-<number>"},
@@ -51,7 +53,7 @@ def review_variables() -> list[dict]:
     ]
 
 
-def closed_condition(*, run_when_closed: bool) -> dict:
+def closed_condition(*, run_when_closed: bool) -> dict[str, Any]:
     """A stage's entry condition on PR_EVENT: SKIP the stage unless it applies."""
     return {
         "condition": {
@@ -73,7 +75,7 @@ def closed_condition(*, run_when_closed: bool) -> dict:
 
 def review_stages(
     service: str, env: str, svc: ServiceParams, pp: PipelinesParams, build_project: str, deploy_project: str
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     from .layers.pipelines import stages as p
 
     assert svc.app is not None

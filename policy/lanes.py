@@ -328,10 +328,9 @@ def policies(ctx: PackContext) -> list[Policy]:
         target = lane_target(args)
         if target is None or not is_weighted(args.props):
             return
-        assert target.lane is not None
         problem = check_weighted(target.lane, args.props)
         if problem:
-            report(f"listener rule {args.name} of lane {target.lane!r} {problem}")
+            report(f"listener rule {args.name} of lane {target.lane!r} {problem}", None)
 
     return [
         ResourceValidationPolicy(NAME, DESCRIPTION, own_lane, EnforcementLevel.MANDATORY),

@@ -16,7 +16,7 @@ from components import params
 from components.errors import MultilaneError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "review",
         help="run one app pull-request event: deploy lane pr-<n> (opened, synchronize) or remove it (closed)",

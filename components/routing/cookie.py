@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from components.errors import MultilaneError
 
@@ -74,9 +75,9 @@ def cookie_of_pattern(pattern: str) -> tuple[str, str] | None:
     return name, value
 
 
-def cookie_conditions(name: str, value: str, source_cidrs: Sequence[str] = ()) -> list[dict]:
+def cookie_conditions(name: str, value: str, source_cidrs: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The cookie rule's conditions (pulumi-aws input shape)."""
-    conditions: list[dict] = [
+    conditions: list[dict[str, Any]] = [
         {"http_header": {"http_header_name": COOKIE_HEADER, "regex_values": [cookie_pattern(name, value)]}}
     ]
     if source_cidrs:

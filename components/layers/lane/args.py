@@ -41,5 +41,5 @@ class AppLaneArgs:
     weight: int = 0
     weighted_priority: int | None = None
     # A cookie route (components/routing/cookie.py): its conditions and priority.
-    cookie_conditions: list[dict] | None = None
+    cookie_conditions: list[Condition] | None = None
     cookie_priority: int | None = None

@@ -20,6 +20,7 @@ is checked in :func:`build` before the first registration.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -54,7 +55,7 @@ class AppLane(pulumi.ComponentResource):
         # The infra reference's private subnets, as a component input: the
         # real engine does not show StackReference reads to policy packs, so
         # this is where the pack's private-subnet check finds them.
-        props: dict[str, pulumi.Input] = {INFRA_PRIVATE_SUBNETS_PROP: args.infra.private_subnet_ids}
+        props: dict[str, pulumi.Input[Any]] = {INFRA_PRIVATE_SUBNETS_PROP: args.infra.private_subnet_ids}
         if args.weight:
             props[BOOT_DEFAULT_TG_PROP] = args.boot.default_target_group_arn
         super().__init__("multilane:lane:AppLane", name, props, opts)

@@ -7,6 +7,8 @@ during a deploy (the cutover model in bench/cutover.py).
 
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 import pulumi_aws as aws
 
@@ -62,7 +64,8 @@ def task_definition(
 def _tagged(args: aws.cloudwatch.MetricAlarmArgs, extra: dict[str, str] | None) -> aws.cloudwatch.MetricAlarmArgs:
     """An alarm's args with the lane's lifetime and cost tags added."""
     if extra:
-        args.tags = {**(args.tags or {}), **extra}
+        # The alarm specs hold plain dicts of tags (components/alarms.py).
+        args.tags = {**cast(dict[str, str], args.tags or {}), **extra}
     return args
 
 

@@ -8,6 +8,7 @@ requests between the boot default target group and the lane's, sticky."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import pulumi
 import pulumi_aws as aws
@@ -88,8 +89,8 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
                 "cookie",
                 listener_arn=args.boot.http_listener_arn,
                 priority=args.cookie_priority,
-                conditions=args.cookie_conditions,
-                actions=[{"type": "forward", "target_group_arn": tg.arn}],
+                conditions=[condition_args(c) for c in args.cookie_conditions],
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=tg.arn)],
                 tags=tags,
                 opts=child,
             )
@@ -100,13 +101,18 @@ def lane_traffic(args: AppLaneArgs, tags: dict[str, str], parent: pulumi.Resourc
                 "weighted",
                 listener_arn=args.boot.http_listener_arn,
                 priority=args.weighted_priority,
-                conditions=weighted.catch_all_conditions(),
+                # Plain dicts in pulumi-aws's input shape (components/routing/weighted.py
+                # keeps them pure for the policy pack and the ALB evaluator).
+                conditions=cast(list[aws.lb.ListenerRuleConditionArgsDict], weighted.catch_all_conditions()),
                 actions=[
-                    weighted.weighted_forward(
-                        args.boot.default_target_group_arn,
-                        tg.arn,
-                        args.weight,
-                        args.service_params.promotion.stickiness_seconds,
+                    cast(
+                        aws.lb.ListenerRuleActionArgsDict,
+                        weighted.weighted_forward(
+                            args.boot.default_target_group_arn,
+                            tg.arn,
+                            args.weight,
+                            args.service_params.promotion.stickiness_seconds,
+                        ),
                     )
                 ],
                 tags=tags,

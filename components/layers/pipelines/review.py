@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -25,6 +27,10 @@ from components.review_pipeline import review_project_names
 
 from .parts import BuildProject, BuildProjectArgs, DeployEnvironment, PipelineArgs, _pipeline
 from .stages import BUILDSPEC, EXECUTION_MODE, INFRA_OUT, LAYER, PARAMS_FILE, codebuild_action, infra_source
+
+if TYPE_CHECKING:
+    from pulumi_aws.codepipeline import PipelineStageArgsDict as Stage
+    from pulumi_aws.codepipeline import PipelineVariableArgsDict as Variable
 
 __all__ = ["Reaper", "ReaperArgs", "ReviewPipeline", "ReviewPipelineArgs", "review_project_names"]
 
@@ -119,8 +125,11 @@ class ReviewPipeline(pulumi.ComponentResource):
                 name=pipeline_name,
                 role_arn=args.role_arn,
                 artifact_bucket=args.artifact_bucket,
-                stages=review_pipeline.review_stages(service, env, svc, pp, build_name, deploy_name),
-                variables=review_pipeline.review_variables(),
+                # Plain dicts in pulumi-aws's input shape, typed at this one seam.
+                stages=cast(
+                    "list[Stage]", review_pipeline.review_stages(service, env, svc, pp, build_name, deploy_name)
+                ),
+                variables=cast("list[Variable]", review_pipeline.review_variables()),
                 execution_mode=EXECUTION_MODE["app"],
             ),
             self,
@@ -163,11 +172,7 @@ class Reaper(pulumi.ComponentResource):
                     service=service,
                     project_name=project,
                     role_name=naming.pipeline_role_name(env, "app", f"{service}-reaper"),
-                    policy=scope.apply(
-                        lambda s, svc=service, proj=project: json.dumps(
-                            iam.pipeline_roles.app_deploy_policy(s, svc, proj, pipeline=pipeline_name)
-                        )
-                    ),
+                    policy=scope.apply(functools.partial(_reaper_policy, service, project, pipeline_name)),
                     buildspec=review_pipeline.REAPER_BUILDSPEC,
                     image=pp.build_image,
                     log_retention_days=pp.build_log_retention_days,
@@ -226,3 +231,8 @@ class Reaper(pulumi.ComponentResource):
         )
         self.pipeline_name = pipeline.name
         self.register_outputs({"pipelineName": self.pipeline_name})
+
+
+def _reaper_policy(service: str, project: str, pipeline: str, scope: iam.pipeline_roles.Scope) -> str:
+    """One service's reaper build: that service's lane rights, nothing more."""
+    return json.dumps(iam.pipeline_roles.app_deploy_policy(scope, service, project, pipeline=pipeline))
