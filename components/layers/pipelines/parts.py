@@ -322,6 +322,21 @@ class LayerPipeline(pulumi.ComponentResource):
         self.register_outputs({"pipelineName": self.pipeline_name})
 
 
+def app_build_environment(
+    env: str, service: str, svc: ServiceParams, repository_url: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
+    """What ci/buildspec.yaml reads: the app and review pipelines build the same way."""
+    assert svc.app is not None  # the pipelines plan refuses a service without an app repository
+    return {
+        "APP_ENV": env,
+        "SERVICE_NAME": service,
+        "MODULE_PATH": svc.app.module_path,
+        "DOCKERFILE": svc.app.dockerfile,
+        "ECR_REPO_URI": repository_url,
+        "PARAMS_FILE": PARAMS_FILE,
+    }
+
+
 @dataclass
 class DualSourcePipelineArgs:
     env: str
@@ -360,14 +375,7 @@ class DualSourcePipeline(pulumi.ComponentResource):
                 image=pp.build_image,
                 log_retention_days=pp.build_log_retention_days,
                 privileged=True,  # docker build needs the daemon
-                environment={
-                    "APP_ENV": env,
-                    "SERVICE_NAME": service,
-                    "MODULE_PATH": svc.app.module_path,
-                    "DOCKERFILE": svc.app.dockerfile,
-                    "ECR_REPO_URI": args.repository_url,
-                    "PARAMS_FILE": PARAMS_FILE,
-                },
+                environment=app_build_environment(env, service, svc, args.repository_url),
                 scope=scope,
             ),
             opts=child,

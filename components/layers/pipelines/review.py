@@ -25,8 +25,8 @@ from components import iam, naming, review_pipeline
 from components.params import PipelinesParams, ServiceParams
 from components.review_pipeline import review_project_names
 
-from .parts import BuildProject, BuildProjectArgs, DeployEnvironment, PipelineArgs, _pipeline
-from .stages import BUILDSPEC, EXECUTION_MODE, INFRA_OUT, LAYER, PARAMS_FILE, codebuild_action, infra_source
+from .parts import BuildProject, BuildProjectArgs, DeployEnvironment, PipelineArgs, _pipeline, app_build_environment
+from .stages import BUILDSPEC, EXECUTION_MODE, INFRA_OUT, LAYER, codebuild_action, infra_source
 
 if TYPE_CHECKING:
     from pulumi_aws.codepipeline import PipelineStageArgsDict as Stage
@@ -76,14 +76,7 @@ class ReviewPipeline(pulumi.ComponentResource):
                 image=pp.build_image,
                 log_retention_days=pp.build_log_retention_days,
                 privileged=True,  # docker build needs the daemon
-                environment={
-                    "APP_ENV": env,
-                    "SERVICE_NAME": service,
-                    "MODULE_PATH": svc.app.module_path,
-                    "DOCKERFILE": svc.app.dockerfile,
-                    "ECR_REPO_URI": args.repository_url,
-                    "PARAMS_FILE": PARAMS_FILE,
-                },
+                environment=app_build_environment(env, service, svc, args.repository_url),
                 scope=scope,
             ),
             opts=child,
