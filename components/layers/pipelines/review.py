@@ -22,10 +22,18 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam, naming, review_pipeline
-from components.params import PipelinesParams, ServiceParams
+from components.params import PipelinesParams
 from components.review_pipeline import review_project_names
 
-from .parts import BuildProject, BuildProjectArgs, DeployEnvironment, PipelineArgs, _pipeline, app_build_environment
+from .parts import (
+    BuildProject,
+    BuildProjectArgs,
+    DeployEnvironment,
+    DualSourcePipelineArgs,
+    PipelineArgs,
+    _pipeline,
+    app_build_environment,
+)
 from .stages import BUILDSPEC, EXECUTION_MODE, INFRA_OUT, LAYER, codebuild_action, infra_source
 
 if TYPE_CHECKING:
@@ -35,17 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["Reaper", "ReaperArgs", "ReviewPipeline", "ReviewPipelineArgs", "review_project_names"]
 
 
-@dataclass
-class ReviewPipelineArgs:
-    env: str
-    service: str
-    service_params: ServiceParams
-    params: PipelinesParams
-    scope: pulumi.Input[iam.pipeline_roles.Scope]
-    deploy: DeployEnvironment
-    role_arn: pulumi.Input[str]
-    artifact_bucket: pulumi.Input[str]
-    repository_url: pulumi.Input[str]
+# A review pipeline is given exactly what the service's app pipeline is.
+ReviewPipelineArgs = DualSourcePipelineArgs
 
 
 class ReviewPipeline(pulumi.ComponentResource):
