@@ -65,7 +65,7 @@ class ReviewPipeline(pulumi.ComponentResource):
                 env=env,
                 service=service,
                 project_name=build_name,
-                role_name=naming.pipeline_role_name(env, "app", f"{service}-review-build"),
+                role_name=naming.app_pipeline_role_name(service, env, "review-build"),
                 policy=scope.apply(
                     lambda s: json.dumps(
                         iam.pipeline_roles.app_build_policy(s, service, build_name, pipeline=pipeline_name)
@@ -86,7 +86,7 @@ class ReviewPipeline(pulumi.ComponentResource):
                 env=env,
                 service=service,
                 project_name=deploy_name,
-                role_name=naming.pipeline_role_name(env, "app", f"{service}-review-deploy"),
+                role_name=naming.app_pipeline_role_name(service, env, "review-deploy"),
                 policy=scope.apply(
                     lambda s: json.dumps(
                         iam.pipeline_roles.app_deploy_policy(
@@ -163,7 +163,7 @@ class Reaper(pulumi.ComponentResource):
                     env=env,
                     service=service,
                     project_name=project,
-                    role_name=naming.pipeline_role_name(env, "app", f"{service}-reaper"),
+                    role_name=naming.app_pipeline_role_name(service, env, "reaper"),
                     policy=scope.apply(functools.partial(_reaper_policy, service, project, pipeline_name)),
                     buildspec=review_pipeline.REAPER_BUILDSPEC,
                     image=pp.build_image,
